@@ -1,0 +1,70 @@
+"""Stage 2: tile every non-test image into overlapping patches; keep all positives and a seeded
+random draw of negatives (the paper: as many negatives as positives).
+
+Writes data/patches/{images,masks}/ and data/patches/patches.csv. The folder is built aside and
+swapped in at the end, so a rerun never mixes in stale patches and a killed run leaves nothing
+half-written.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from lesionseg.cli import constants_parser
+from lesionseg.errors import PipelineError, run_cli
+from lesionseg.imageio import atomic_dir, read_csv, remove_stale_tmp, resolve, write_csv
+from lesionseg.parallel import default_workers, pmap
+from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
+
+DATA = Path("data")
+PATCH_SIZE = 512
+STRIDE = 256
+MIN_LESION_PIXELS = 1  # a patch with at least this many lesion pixels is positive (the paper's code: 1)
+NEG_PER_POS = 1.0  # negatives kept per positive; the paper's balance is 1. Negative: keep all
+INCLUDE_TEST = False  # also tile the layout's testing images (they are held out by default)
+SEED = 42
+WORKERS = default_workers()
+
+
+def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
+    write_patches(item[0], item[1], out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    consts = {k: globals()[k] for k in ("DATA", "PATCH_SIZE", "STRIDE", "MIN_LESION_PIXELS", "NEG_PER_POS",
+                                        "INCLUDE_TEST", "SEED", "WORKERS")}
+    args = constants_parser(__doc__, consts).parse_args(argv)
+    if args.patch_size < 1 or args.stride < 1:
+        raise PipelineError("--patch-size and --stride must be positive")
+    manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")
+    if not args.include_test:
+        manifest = manifest[manifest.split != "test"]
+    if manifest.empty:
+        raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
+    jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
+                     args.stride, args.min_lesion_pixels) for r in manifest.itertuples()]
+    labels = pd.concat(pmap(label_patches, jobs, args.workers, "label"), ignore_index=True)
+    chosen = choose(labels, args.neg_per_pos, args.seed)
+    by_source = {stem: df for stem, df in chosen.groupby("source")}
+    remove_stale_tmp(args.data)
+    with atomic_dir(args.data / "patches") as tmp:
+        (tmp / "images").mkdir()
+        (tmp / "masks").mkdir()
+        items = [(job, by_source.get(job.stem, chosen.iloc[:0])) for job in jobs]
+        pmap(partial(_write, out_dir=tmp), items, args.workers, "patches")
+        names = [patch_name(s, r, c) for s, r, c in chosen[["source", "row", "col"]].itertuples(index=False)]
+        chosen.insert(0, "patch_image", [f"patches/images/{n}.jpg" for n in names])
+        chosen.insert(1, "patch_mask", [f"patches/masks/{n}.png" for n in names])
+        write_csv(chosen[PATCH_COLUMNS], tmp / "patches.csv")
+    n_pos, n_grid = int(chosen.positive.sum()), len(labels)
+    print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
+          f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")
+    print(f"wrote {args.data / 'patches'}/")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

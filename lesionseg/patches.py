@@ -1,0 +1,73 @@
+"""Patch extraction: every positive patch, and negatives drawn at random to a fixed ratio.
+
+Two passes so that a parallel run is deterministic: pass one labels every grid patch from the
+mask alone (cheap), the seeded draw of negatives happens once over all images, pass two decodes
+each image and writes the chosen patches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from .errors import PipelineError
+from .imageio import read_binary_mask, read_rgb
+from .tiling import crop, grid
+
+PATCH_COLUMNS = ["patch_image", "patch_mask", "source", "row", "col", "y", "x", "positive", "lesion_pixels", "padded"]
+
+
+@dataclass(frozen=True)
+class PatchJob:
+    stem: str
+    image: Path
+    mask: Path
+    patch: int
+    stride: int
+    min_lesion_pixels: int = 1
+
+
+def label_patches(job: PatchJob) -> pd.DataFrame:
+    """One row per grid patch with its lesion pixel count (no image decode)."""
+    mask = read_binary_mask(job.mask)
+    h, w = mask.shape
+    rows = []
+    for r, c, y, x in grid(h, w, job.patch, job.stride):
+        n = int(mask[y : y + job.patch, x : x + job.patch].sum())
+        rows.append((job.stem, r, c, y, x, n >= job.min_lesion_pixels, n, h < job.patch or w < job.patch))
+    return pd.DataFrame(rows, columns=["source", "row", "col", "y", "x", "positive", "lesion_pixels", "padded"])
+
+
+def choose(labels: pd.DataFrame, neg_per_pos: float, seed: int) -> pd.DataFrame:
+    """All positives plus a seeded random `neg_per_pos` times as many negatives (all if fewer)."""
+    pos = labels[labels.positive]
+    neg = labels[~labels.positive]
+    want = min(len(neg), int(round(neg_per_pos * len(pos)))) if neg_per_pos >= 0 else len(neg)
+    rng = np.random.default_rng(seed)
+    picked = neg.iloc[np.sort(rng.choice(len(neg), size=want, replace=False))] if want else neg.iloc[:0]
+    return pd.concat([pos, picked]).sort_values(["source", "row", "col"]).reset_index(drop=True)
+
+
+def patch_name(stem: str, row: int, col: int) -> str:
+    return f"{stem}_r{row:02d}_c{col:02d}"
+
+
+def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
+    """Crop and save the chosen patches of one image: JPEG q100 images (as the paper), PNG masks."""
+    if chosen.empty:
+        return
+    image = read_rgb(job.image)
+    mask = read_binary_mask(job.mask)
+    if image.shape[:2] != mask.shape:
+        raise PipelineError(f"{job.image}: image is {image.shape[1]}x{image.shape[0]}, its mask {job.mask} "
+                            f"{mask.shape[1]}x{mask.shape[0]}; run gt_binary.py again")
+    for r, c, y, x in chosen[["row", "col", "y", "x"]].itertuples(index=False):
+        name = patch_name(job.stem, r, c)
+        # plain saves: the whole output folder is swapped in atomically by the caller
+        Image.fromarray(crop(image, y, x, job.patch)).save(out_dir / "images" / f"{name}.jpg", quality=100)
+        m = crop(mask, y, x, job.patch).astype(np.uint8) * 255
+        Image.fromarray(m).save(out_dir / "masks" / f"{name}.png", compress_level=1)

@@ -1,0 +1,44 @@
+"""Train / validation / test split by whole image (no image on two sides), or the paper's leaky
+80/20 split by patch when asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def seeded_pick(stems: list[str], fraction: float, seed: int, at_least_one: bool = True) -> set[str]:
+    """A seeded subset of sorted stems: the same inputs and seed always give the same subset."""
+    stems = sorted(stems)
+    if fraction <= 0 or not stems:
+        return set()
+    n = int(round(fraction * len(stems)))
+    if at_least_one:
+        n = max(1, n)
+    n = min(n, len(stems) - 1) if len(stems) > 1 else n
+    rng = np.random.default_rng(seed)
+    return {stems[i] for i in rng.choice(len(stems), size=n, replace=False)}
+
+
+def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
+    """stem -> 'train' | 'val' | 'test'. The layout's testing set is the test set when there is one."""
+    stems = sorted(manifest.stem)
+    marked = set(manifest.loc[manifest.split == "test", "stem"])
+    test = marked if marked else seeded_pick(stems, test_fraction, seed)
+    rest = [s for s in stems if s not in test]
+    val = seeded_pick(rest, val_fraction, seed + 1)
+    return {s: "test" if s in test else "val" if s in val else "train" for s in stems}
+
+
+def split_patches(patches: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:
+    """The paper code's split: patch file names shuffled and cut 80/20, whatever image they came from."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(patches))
+    n_val = int(round(val_fraction * len(patches)))
+    role = np.full(len(patches), "train", dtype=object)
+    role[order[:n_val]] = "val"
+    return pd.Series(role, index=patches.index)
+
+
+def leaked_images(train: pd.DataFrame, val: pd.DataFrame) -> set[str]:
+    return set(train.source) & set(val.source)

@@ -1,0 +1,58 @@
+"""Write a synthetic dataset in the official IDRiD folder layout, for the demo and the tests.
+
+Masks are 1-bit palette TIFFs like IDRiD's; the last testing mask is RGBA like the real
+IDRiD_81_EX.tif. About a third of the images form the testing set.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from PIL import Image
+
+from lesionseg.cli import constants_parser, parse_size
+from lesionseg.errors import PipelineError, run_cli
+from lesionseg.layouts import IDRID_SPLITS, LESIONS
+from lesionseg.parallel import default_workers, pmap
+from lesionseg.synthetic import fundus, write_palette_tiff_1bit, write_rgba_mask
+
+OUT = Path("data/IDRiD")
+N_IMAGES = 12
+SIZE = "4288x2848"
+TEST_SHARE = 1 / 3
+SEED = 0
+WORKERS = default_workers()
+
+
+def _write(item: tuple[int, str, bool], root: Path, size: tuple[int, int], seed: int) -> None:
+    number, folder, rgba = item
+    img, mask = fundus(*size, seed=seed * 1000 + number)
+    stem = f"IDRiD_{number:02d}"
+    img_dir = root / "1. Original Images" / folder
+    mask_dir = root / "2. All Segmentation Groundtruths" / folder / LESIONS["EX"]
+    Image.fromarray(img).save(img_dir / f"{stem}.jpg", quality=95)
+    (write_rgba_mask if rgba else write_palette_tiff_1bit)(mask, mask_dir / f"{stem}_EX.tif")
+
+
+def main(argv: list[str] | None = None) -> int:
+    consts = {k: globals()[k] for k in ("OUT", "N_IMAGES", "SIZE", "TEST_SHARE", "SEED", "WORKERS")}
+    args = constants_parser(__doc__, consts).parse_args(argv)
+    size = parse_size(args.size)
+    if args.n_images < 2:
+        raise PipelineError("--n-images must be at least 2 (one training and one testing image)")
+    n_test = max(1, round(args.n_images * args.test_share))
+    root = args.out / "A. Segmentation"
+    for folder in IDRID_SPLITS:
+        (root / "1. Original Images" / folder).mkdir(parents=True, exist_ok=True)
+        (root / "2. All Segmentation Groundtruths" / folder / LESIONS["EX"]).mkdir(parents=True, exist_ok=True)
+    train_f, test_f = IDRID_SPLITS
+    items = [(i, train_f if i <= args.n_images - n_test else test_f, i == args.n_images)
+             for i in range(1, args.n_images + 1)]
+    pmap(partial(_write, root=root, size=size, seed=args.seed), items, args.workers, "synthesize")
+    print(f"wrote {args.n_images} synthetic {size[0]}x{size[1]} images ({n_test} testing) under {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,62 @@
+"""Stage 3: split into train / validation / test, by whole image by default (no leak).
+
+Writes data/train.csv and data/val.csv (patch image, patch mask, source image), and
+data/test.csv and data/val_images.csv (full image, full mask, field-of-view mask) for evaluation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from lesionseg.cli import constants_parser
+from lesionseg.errors import PipelineError, run_cli, warn
+from lesionseg.imageio import read_csv, write_csv
+from lesionseg.split import leaked_images, split_images, split_patches
+
+DATA = Path("data")
+BY = "image"  # "image": whole images on each side; "patch": the paper code's random 80/20 (leaks)
+VAL_FRACTION = 0.2  # share of training images (or patches, with --by patch) used for validation
+TEST_FRACTION = 0.2  # share of images held out as test when the layout has no testing set
+SEED = 42
+
+
+def main(argv: list[str] | None = None) -> int:
+    consts = {k: globals()[k] for k in ("DATA", "BY", "VAL_FRACTION", "TEST_FRACTION", "SEED")}
+    args = constants_parser(__doc__, consts, choices={"BY": ["image", "patch"]}).parse_args(argv)
+    for name in ("val_fraction", "test_fraction"):
+        if not 0 <= getattr(args, name) < 1:
+            raise PipelineError(f"--{name.replace('_', '-')} must be in [0, 1)")
+    manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "fov", "split"], "run gt_binary.py first")
+    patches = read_csv(args.data / "patches" / "patches.csv", ["patch_image", "patch_mask", "source"],
+                       "run extract_patches.py first")
+    role = split_images(manifest, args.val_fraction if args.by == "image" else 0.0, args.test_fraction, args.seed)
+    patches = patches[patches.source.map(role).fillna("test") != "test"]
+    if args.by == "patch":
+        warn("--by patch splits patches at random: patches of one image land in both train and validation, "
+             "so validation figures are optimistic (the paper code's leak)")
+        patch_role = split_patches(patches, args.val_fraction, args.seed)
+    else:
+        patch_role = patches.source.map(role)
+    cols = ["patch_image", "patch_mask", "source"]
+    train, val = patches[patch_role == "train"][cols], patches[patch_role == "val"][cols]
+    if train.empty:
+        raise PipelineError("the split leaves no training patches; lower --val-fraction / --test-fraction")
+    leak = leaked_images(train, val)
+    full = manifest[["stem", "image", "mask", "fov"]]
+    test_images = full[manifest.stem.map(role) == "test"]
+    val_stems = set(val.source)
+    val_images = full[manifest.stem.isin(val_stems)]
+    for name, df in (("train", train), ("val", val), ("test", test_images), ("val_images", val_images)):
+        write_csv(df.reset_index(drop=True), args.data / f"{name}.csv")
+    n_img = pd.Series(role).value_counts()
+    print(f"images: train {n_img.get('train', 0)}, val {n_img.get('val', 0)}, test {n_img.get('test', 0)}"
+          f"  |  patches: train {len(train)}, val {len(val)}"
+          + (f"  |  {len(leak)} images have patches on both sides" if leak else ""))
+    print(f"wrote {', '.join(str(args.data / f'{n}.csv') for n in ('train', 'val', 'test', 'val_images'))}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
