@@ -37,3 +37,32 @@ def raw_copy(raw_idrid, tmp_path) -> Path:
 def idrid_dirs(raw: Path, split: str = "a. Training Set") -> tuple[Path, Path]:
     root = raw / "A. Segmentation"
     return root / "1. Original Images" / split, root / "2. All Segmentation Groundtruths" / split / "3. Hard Exudates"
+
+
+def tiny_workspace(root: Path, n_images: int = 5, patch: int = 64) -> Path:
+    """Small synthetic images cut into 64 px patches: enough to train a tiny U-Net in seconds."""
+    import numpy as np
+    from PIL import Image
+
+    import extract_patches
+    import gt_binary
+    import traintest_split
+    from lesionseg.synthetic import fundus
+
+    raw = root / "raw"
+    (raw / "images").mkdir(parents=True)
+    (raw / "masks").mkdir()
+    for i in range(n_images):
+        img, mask = fundus(320, 224, seed=100 + i, n_clusters=4)
+        Image.fromarray(img).save(raw / "images" / f"im{i}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).save(raw / "masks" / f"im{i}.png")
+    ws = root / "ws"
+    gt_binary.main(["--raw", str(raw), "--data", str(ws), "--workers", "1"])
+    extract_patches.main(["--data", str(ws), "--patch-size", str(patch), "--stride", str(patch // 2), "--workers", "1"])
+    traintest_split.main(["--data", str(ws), "--test-fraction", "0.2", "--val-fraction", "0.25"])
+    return ws
+
+
+@pytest.fixture(scope="session")
+def tiny_ws(tmp_path_factory) -> Path:
+    return tiny_workspace(tmp_path_factory.mktemp("tiny"))

@@ -1,0 +1,131 @@
+"""The checkpoints folder: per-epoch model files (optimizer included), the best one, the exported
+model, and state.json that says which epoch a resume continues from. Every file is written under a
+temporary name and renamed, so a kill at any moment leaves a consistent folder."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from .errors import PipelineError
+from .imageio import atomic_path
+
+STATE = "state.json"
+EXPORT = "model.keras"
+BEST = "best.keras"
+CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision")
+
+
+def save_model(model: keras.Model, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.keras")  # Keras insists on the suffix
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
+
+
+def read_state(folder: Path) -> dict | None:
+    path = folder / STATE
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise PipelineError(f"{path}: unreadable ({exc}); start over with --fresh") from None
+    if not (folder / state.get("checkpoint", "")).is_file():
+        raise PipelineError(f"{path}: names {state.get('checkpoint')} which is missing; start over with --fresh")
+    return state
+
+
+def check_config(state: dict, config: dict, folder: Path) -> None:
+    """Resuming with another model configuration would silently train something else: refuse."""
+    old = state.get("config", {})
+    diff = [f"{k}: checkpoint {old.get(k)!r}, now {config.get(k)!r}" for k in CONFIG_KEYS if old.get(k) != config.get(k)]
+    if diff:
+        raise PipelineError(f"{folder}: the checkpoint was trained with another configuration ({'; '.join(diff)}); "
+                            "pass the same flags to resume, or --fresh to start over")
+
+
+def set_aside(folder: Path) -> Path | None:
+    """--fresh: move earlier contents to previous-<time>/ rather than deleting them."""
+    items = [p for p in folder.iterdir() if not p.name.startswith("previous-") and p.name != "README.md"] \
+        if folder.is_dir() else []
+    if not items:
+        return None
+    dest = folder / time.strftime("previous-%Y%m%d-%H%M%S")
+    dest.mkdir()
+    for p in items:
+        os.replace(p, dest / p.name)
+    return dest
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """After each finished epoch: checkpoint, prune, best model and export, then state.json last."""
+
+    def __init__(self, folder: Path, config: dict, keep_last: int, state: dict | None, on_epoch=None):
+        super().__init__()
+        self.folder, self.config, self.keep_last = folder, config, keep_last
+        self.state = state or {"best_val_loss": math.inf, "best_epoch": None, "wall_seconds": 0.0}
+        self.on_epoch = on_epoch or (lambda epoch, logs, wall: None)
+        self.bad_loss: str | None = None
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+        self.wall0 = self.state.get("wall_seconds", 0.0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_loss = f"loss became {float(loss)} in batch {batch + 1} of epoch {self.epoch + 1}"
+            self.model.stop_training = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.bad_loss or not all(math.isfinite(float(v)) for v in logs.values()):
+            self.bad_loss = self.bad_loss or f"a non-finite figure at the end of epoch {epoch + 1}: {logs}"
+            self.model.stop_training = True
+            return
+        wall = self.wall0 + time.perf_counter() - self.t0
+        name = f"epoch_{epoch + 1:03d}.keras"
+        save_model(self.model, self.folder / name)
+        val = float(logs.get("val_loss", logs.get("loss")))
+        if val < self.state["best_val_loss"]:
+            self.state.update(best_val_loss=val, best_epoch=epoch + 1)
+            save_model(self.model, self.folder / BEST)
+            save_model(self.model, self.folder / EXPORT)
+        self.on_epoch(epoch + 1, logs, wall)
+        self.state.update(epoch=epoch + 1, checkpoint=name, config=self.config, wall_seconds=wall)
+        write_json(self.state, self.folder / STATE)
+        for old in sorted(self.folder.glob("epoch_*.keras"))[: -self.keep_last]:
+            old.unlink()
+
+
+def load_trained(path: Path) -> keras.Model:
+    """A saved model, its custom loss and metric registered; a missing one says how to make it."""
+    from . import losses  # noqa: F401  (registers WeightedBCE and soft_dice for deserialization)
+
+    if path.is_dir():
+        path = path / EXPORT
+    if not path.is_file():
+        raise PipelineError(f"{path}: no trained model here; train one with `python train.py` "
+                            "(or pass --checkpoints / --model with the folder that holds model.keras)")
+    try:
+        return keras.models.load_model(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise PipelineError(f"{path}: cannot load the model ({exc}); it is damaged or from another version") from None

@@ -1,0 +1,65 @@
+"""The paper's U-Net in plain Keras layers, so it runs on any Keras backend.
+
+Input is raw 0..255 RGB, scaled to [-1, 1] inside the model (x / 127.5 - 1, as the paper's code).
+Each level: two (3x3 conv, batch norm, ReLU); 2x2 max pooling down; 2x2 stride-2 transposed conv
+up, concatenated with the skip; a final 1x1 conv gives one logit per pixel (float32 always).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+PAPER = {"base_filters": 16, "depth": 7}
+
+
+def _block(x, filters: int, l2: float, name: str):
+    for i in (1, 2):
+        x = layers.Conv2D(filters, 3, padding="same", kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+                          name=f"{name}_conv{i}")(x)
+        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.ReLU(name=f"{name}_relu{i}")(x)
+    return x
+
+
+def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5) -> keras.Model:
+    """Any input whose sides are multiples of 2**(depth-1) works, not only 512x512 patches."""
+    if depth < 2 or base_filters < 1:
+        raise ValueError("depth must be >= 2 and base_filters >= 1")
+    inputs = keras.Input((None, None, 3), name="image")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
+    skips = []
+    for level in range(depth - 1):
+        x = _block(x, base_filters * 2**level, l2, f"down{level + 1}")
+        skips.append(x)
+        x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
+    x = _block(x, base_filters * 2 ** (depth - 1), l2, "bottom")
+    for level in reversed(range(depth - 1)):
+        f = base_filters * 2**level
+        x = layers.Conv2DTranspose(f, 2, strides=2, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+                                   name=f"up{level + 1}")(x)
+        x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
+        x = _block(x, f, l2, f"dec{level + 1}")
+    logits = layers.Conv2D(1, 1, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, logits, name=f"unet_f{base_filters}_d{depth}")
+
+
+def size_multiple(depth: int) -> int:
+    return 2 ** (depth - 1)
+
+
+def conv_flops(model: keras.Model, height: int, width: int) -> float:
+    """Forward multiply-adds x 2 of the conv layers for an HxW input (what the matrix units do)."""
+    total = 0.0
+    scale = 1
+    for layer in model.layers:
+        if isinstance(layer, layers.MaxPooling2D):
+            scale *= 2
+        if isinstance(layer, layers.Conv2DTranspose):
+            scale //= 2
+            kh, kw, cout, cin = layer.kernel.shape
+            total += 2 * kh * kw * cin * cout * (height // scale // 2) * (width // scale // 2)
+        elif isinstance(layer, layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            total += 2 * kh * kw * cin * cout * (height // scale) * (width // scale)
+    return total

@@ -1,0 +1,59 @@
+import numpy as np
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lesionseg.pipeline import Augment, augment, epoch_orders, load_patch_table, training_dataset
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_augmentation_keeps_image_and_mask_aligned(seed, data):
+    h, w = data.draw(st.integers(4, 24)), data.draw(st.integers(4, 24))
+    rng = np.random.default_rng(seed)
+    mask = (rng.random((h, w, 1)) > 0.5).astype(np.float32)
+    image = np.repeat(mask * 255.0, 3, axis=2)  # grey: hue cannot move it, brightness moves all alike
+    out_img, out_mask = augment(tf.constant(image), tf.constant(mask), tf.constant([seed, 7]), Augment())
+    out_img, out_mask = out_img.numpy(), out_mask.numpy()
+    assert set(np.unique(out_mask)) <= {0.0, 1.0} and out_mask.sum() == mask.sum()
+    on, off = out_img[out_mask[..., 0] == 1], out_img[out_mask[..., 0] == 0]
+    if len(on) and len(off):
+        assert on.min() > off.max()  # lesion pixels of the image are exactly where the mask says
+    assert 0 <= out_img.min() and out_img.max() <= 255
+
+
+def test_both_flips_happen_and_combine():
+    image = np.zeros((4, 4, 3), np.float32)
+    mask = np.zeros((4, 4, 1), np.float32)
+    mask[0, 0] = 1
+    corners = set()
+    for s in range(64):
+        _, m = augment(tf.constant(image), tf.constant(mask), tf.constant([s, 0]), Augment(brightness=0, hue=0))
+        corners.add(tuple(np.argwhere(m.numpy()[..., 0] == 1)[0]))
+    assert corners == {(0, 0), (0, 3), (3, 0), (3, 3)}  # the paper's code never reached (3, 3)
+
+
+def test_brightness_acts_on_unit_range():
+    image = np.full((8, 8, 3), 100.0, np.float32)
+    mask = np.zeros((8, 8, 1), np.float32)
+    shifts = {float(augment(tf.constant(image), tf.constant(mask), tf.constant([s, 1]),
+                            Augment(flips=False, hue=0))[0].numpy().mean()) - 100 for s in range(20)}
+    assert max(abs(v) for v in shifts) > 40  # a delta of up to 0.7 of the full range, not 0.7 grey levels
+
+
+def test_epoch_order_depends_on_seed_and_epoch_only():
+    a = epoch_orders(50, 3, 0, 4, True)
+    b = epoch_orders(50, 3, 2, 4, True)
+    np.testing.assert_array_equal(a[2:], b)  # resuming at epoch 2 sees the same orders
+    assert not (a[0] == a[1]).all() and sorted(a[0]) == list(range(50))
+    assert epoch_orders(10, 3, 0, 1, True, length=25).shape == (1, 25)
+
+
+def test_dataset_is_reproducible_and_resumable(tiny_ws):
+    imgs, masks = load_patch_table(tiny_ws / "train.csv", tiny_ws)
+    full = [x.numpy() for x, _ in training_dataset(imgs, masks, 4, 5, 0, 2, Augment())]
+    again = [x.numpy() for x, _ in training_dataset(imgs, masks, 4, 5, 1, 2, Augment())]
+    per_epoch = -(-len(imgs) // 4)
+    assert len(full) == 2 * per_epoch
+    for a, b in zip(full[per_epoch:], again, strict=True):
+        np.testing.assert_array_equal(a, b)

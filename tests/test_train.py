@@ -1,0 +1,113 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+import train
+from lesionseg.checkpoints import load_trained
+from lesionseg.errors import PipelineError
+
+TINY = ["--base-filters", "4", "--depth", "3", "--batch-size", "4", "--no-tensorboard", "--learning-rate", "3e-3"]
+
+
+def cmd(ws, ck, *extra):
+    return [sys.executable, str(ROOT / "train.py"), "--data", str(ws), "--checkpoints", str(ck), *TINY, *extra]
+
+
+def weights(path):
+    return load_trained(path).get_weights()
+
+
+def test_tiny_model_learns_and_writes_its_logs(tiny_ws, tmp_path):
+    ck = tmp_path / "ck"
+    res = subprocess.run(cmd(tiny_ws, ck, "--epochs", "4", "--tensorboard"), capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    hist = pd.read_csv(ck / "history.csv")
+    assert list(hist.epoch) == [1, 2, 3, 4]
+    assert hist.loss.iloc[-1] < 0.8 * hist.loss.iloc[0]
+    assert set(hist.columns) >= {"loss", "dice", "val_loss", "val_dice", "learning_rate", "wall_seconds"}
+    assert (ck / "loss.png").stat().st_size > 1000 and (ck / "previews" / "epoch_004.png").is_file()
+    assert any((ck / "tensorboard").rglob("events.*"))
+    assert sorted(p.name for p in ck.glob("epoch_*.keras")) == ["epoch_002.keras", "epoch_003.keras", "epoch_004.keras"]
+    state = json.loads((ck / "state.json").read_text())
+    assert state["epoch"] == 4 and (ck / "model.keras").is_file()
+
+
+def test_sigkill_and_resume_gives_the_same_weights(tiny_ws, tmp_path):
+    ref = tmp_path / "ref"
+    subprocess.run(cmd(tiny_ws, ref, "--epochs", "4"), check=True, capture_output=True)
+    ck = tmp_path / "killed"
+    for wait_epoch in (1, 3):  # kill twice, at different moments
+        proc = subprocess.Popen(cmd(tiny_ws, ck, "--epochs", "4"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            state = ck / "state.json"
+            if state.is_file() and json.loads(state.read_text())["epoch"] >= wait_epoch:
+                time.sleep(0.3)  # somewhere inside the next epoch
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = subprocess.run(cmd(tiny_ws, ck, "--epochs", "4"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "resuming" in done.stdout
+    for a, b in zip(weights(ref / "epoch_004.keras"), weights(ck / "epoch_004.keras"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    h_ref, h = pd.read_csv(ref / "history.csv"), pd.read_csv(ck / "history.csv")
+    np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-6)
+
+
+def args(ws, ck, *extra):
+    return ["--data", str(ws), "--checkpoints", str(ck), *TINY, *extra]
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_ws, tmp_path, monkeypatch):
+    ck = tmp_path / "ck"
+    train.main(args(tiny_ws, ck, "--epochs", "1"))
+    from lesionseg.losses import WeightedBCE
+
+    original = WeightedBCE.call
+    monkeypatch.setattr(WeightedBCE, "call", lambda self, y, x: original(self, y, x) * float("nan"))
+    with pytest.raises(PipelineError, match=r"loss became nan.*epoch_001\.keras\) is kept"):
+        train.main(args(tiny_ws, ck, "--epochs", "2"))
+    assert json.loads((ck / "state.json").read_text())["epoch"] == 1
+    assert not (ck / "epoch_002.keras").exists()
+
+
+def test_resume_with_another_configuration_is_refused_and_fresh_sets_aside(tiny_ws, tmp_path):
+    ck = tmp_path / "ck"
+    train.main(args(tiny_ws, ck, "--epochs", "1"))
+    with pytest.raises(PipelineError, match=r"base_filters: checkpoint 4, now 8"):
+        train.main(args(tiny_ws, ck, "--epochs", "2", "--base-filters", "8"))
+    train.main(args(tiny_ws, ck, "--epochs", "1", "--base-filters", "8", "--fresh"))
+    kept = list(ck.glob("previous-*/epoch_001.keras"))
+    assert len(kept) == 1 and json.loads((ck / "state.json").read_text())["config"]["base_filters"] == 8
+
+
+def test_bad_tables_give_clear_errors(tiny_ws, tmp_path):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws)
+    first = pd.read_csv(ws / "train.csv").patch_image.iloc[0]
+    (ws / first).unlink()
+    with pytest.raises(PipelineError, match=r"patch file listed in .*train\.csv is missing"):
+        train.main(args(ws, tmp_path / "ck"))
+    (ws / "train.csv").write_text("")
+    with pytest.raises(PipelineError, match=r"train\.csv: empty or unreadable CSV"):
+        train.main(args(ws, tmp_path / "ck"))
+
+
+def test_two_logical_cpus_train_with_mirrored_strategy(tiny_ws, tmp_path):
+    res = subprocess.run(cmd(tiny_ws, tmp_path / "ck", "--epochs", "1", "--logical-cpus", "2"),
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "devices ['/device:CPU:0', '/device:CPU:1']" in res.stdout
+    assert np.isfinite(pd.read_csv(tmp_path / "ck" / "history.csv").loss).all()

@@ -1,0 +1,156 @@
+"""Stage 4: train the paper's U-Net with weighted BCE on the training patches.
+
+Resumes by default when checkpoints/ holds a run (weights, optimizer, epoch and data order go on
+where they stopped); --fresh moves the earlier run to checkpoints/previous-<time>/ and starts over.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+from lesionseg.cli import constants_parser  # noqa: E402
+from lesionseg.errors import PipelineError, run_cli  # noqa: E402
+
+DATA = Path("data")
+CHECKPOINTS = Path("checkpoints")
+BASE_FILTERS = 16  # the paper: 16, 32, ..., 1024
+DEPTH = 7  # levels, bottom included
+L2_REG = 1e-5  # L2 kernel regularisation (Keras convention: l2 * sum(w^2))
+POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1)
+LEARNING_RATE = 1e-4
+BETA_1 = 0.9
+BETA_2 = 0.999
+BATCH_SIZE = 8
+EPOCHS = 100
+STEPS_PER_EPOCH = 0  # 0: one pass over the training patches
+AUGMENT = True
+BRIGHTNESS_DELTA = 0.7  # on [0, 1] pixels (the paper's code applied it to 0..255, a no-op)
+HUE_DELTA = 0.3
+SEED = 42
+KEEP_LAST = 3  # per-epoch checkpoints kept
+PREVIEW_PATCHES = 4
+MIXED_PRECISION = "off"  # off | auto (float16 on GPU, bfloat16 on CPU) | mixed_float16 | mixed_bfloat16
+LOGICAL_CPUS = 0  # split the CPU into this many devices (tests of multi-device training)
+FRESH = False
+TENSORBOARD = True
+
+CONSTANTS = [k for k in list(globals()) if k.isupper()]
+
+
+def setup(args):
+    """Devices, determinism, precision; returns the distribution strategy."""
+    import keras
+    import tensorflow as tf
+
+    if args.logical_cpus > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
+    keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+    gpus = tf.config.list_logical_devices("GPU")
+    policy = args.mixed_precision
+    if policy == "auto":
+        policy = "mixed_float16" if gpus else "mixed_bfloat16"
+    keras.mixed_precision.set_dtype_policy("float32" if policy == "off" else policy)
+    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy(), devices
+
+
+def main(argv: list[str] | None = None) -> int:
+    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"]}
+    args = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS}, choices).parse_args(argv)
+    if args.batch_size < 1 or args.epochs < 1:
+        raise PipelineError("--batch-size and --epochs must be at least 1")
+    strategy, devices = setup(args)
+
+    import keras
+    import numpy as np
+    from PIL import Image
+
+    from lesionseg import checkpoints as ck
+    from lesionseg import trainlog
+    from lesionseg.losses import WeightedBCE, dice_metric
+    from lesionseg.model import build_unet, size_multiple
+    from lesionseg.pipeline import Augment, eval_dataset, load_patch_table, training_dataset
+
+    train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
+    val_csv = args.data / "val.csv"
+    has_val = val_csv.is_file() and val_csv.stat().st_size > 0 and len(val_csv.read_text().splitlines()) > 1
+    val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_val else ([], [])
+    patch = Image.open(train_imgs[0]).size[0]
+    if patch % size_multiple(args.depth):
+        raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
+                            f"{size_multiple(args.depth)}; change --depth or extract other patches")
+    config = {"base_filters": args.base_filters, "depth": args.depth, "l2_reg": args.l2_reg,
+              "pos_weight": args.pos_weight, "patch_size": patch, "mixed_precision": args.mixed_precision}
+    folder = args.checkpoints
+    folder.mkdir(parents=True, exist_ok=True)
+    if args.fresh and (moved := ck.set_aside(folder)):
+        print(f"--fresh: earlier run moved to {moved}")
+    state = ck.read_state(folder)
+    with strategy.scope():
+        if state:
+            ck.check_config(state, config, folder)
+            model = ck.load_trained(folder / state["checkpoint"])
+            trainlog.truncate_history(folder, state["epoch"])
+            print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
+        else:
+            model = build_unet(args.base_filters, args.depth, args.l2_reg)
+            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, args.beta_1, args.beta_2),
+                          loss=WeightedBCE(args.pos_weight), metrics=[dice_metric()])
+    start = state["epoch"] if state else 0
+    print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters; "
+          f"{len(train_imgs)} training / {len(val_imgs)} validation patches of {patch} px; devices {devices}")
+    if start >= args.epochs:
+        print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")
+        return 0
+
+    per_epoch = args.steps_per_epoch * args.batch_size or len(train_imgs)
+    multi = strategy.num_replicas_in_sync > 1
+    steps = (per_epoch // args.batch_size) if multi else math.ceil(per_epoch / args.batch_size)
+    if steps < 1:
+        raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
+    aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
+    train_ds = training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
+                                per_epoch=per_epoch, drop_remainder=multi)
+    val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
+    n_prev = min(args.preview_patches, len(val_imgs))
+    prev = [(np.asarray(Image.open(i).convert("RGB"), np.float32), np.asarray(Image.open(m))[..., None] / 255.0)
+            for i, m in zip(val_imgs[:n_prev], val_masks[:n_prev], strict=True)]
+
+    def on_epoch(epoch: int, logs: dict, wall: float) -> None:
+        row = {"epoch": epoch, "loss": logs.get("loss"), "dice": logs.get("dice"), "val_loss": logs.get("val_loss"),
+               "val_dice": logs.get("val_dice"), "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+               "wall_seconds": round(wall, 2)}
+        df = trainlog.append_history(folder, row)
+        trainlog.plot_loss(df, folder / "loss.png")
+        if prev:
+            trainlog.preview(model, np.stack([p[0] for p in prev]), np.stack([p[1] for p in prev]),
+                             folder / "previews" / f"epoch_{epoch:03d}.png")
+
+    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, on_epoch)
+    callbacks = [saver]
+    if args.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(folder / "tensorboard", write_graph=False))
+    t0 = time.perf_counter()
+    model.fit(train_ds, epochs=args.epochs, initial_epoch=start, steps_per_epoch=steps, validation_data=val_ds,
+              callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    if saver.bad_loss:
+        last = saver.state.get("checkpoint")
+        raise PipelineError(f"training stopped: {saver.bad_loss}; the last good checkpoint "
+                            f"({folder / last if last else 'none yet'}) is kept. Lower --learning-rate or check "
+                            "the patches, then run again to resume")
+    print(f"trained epochs {start + 1}..{args.epochs} in {time.perf_counter() - t0:.1f} s; best val loss "
+          f"{saver.state['best_val_loss']:.4f} at epoch {saver.state['best_epoch']}; model: {folder / ck.EXPORT}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
