@@ -25,7 +25,12 @@ demo: $(VENV)/.installed
 	$(PY) gt_binary.py --raw $(DEMO)/IDRiD --data $(DEMO)/data
 	$(PY) extract_patches.py --data $(DEMO)/data
 	$(PY) traintest_split.py --data $(DEMO)/data
-	@if [ -f train.py ]; then $(MAKE) --no-print-directory demo-train; fi
+	$(PY) train.py --data $(DEMO)/data --checkpoints $(DEMO)/checkpoints --fresh \
+		--base-filters 8 --depth 5 --epochs 12 --learning-rate 1e-3
+	$(PY) evaluate.py --data $(DEMO)/data --checkpoints $(DEMO)/checkpoints --results $(DEMO)/results
+	$(PY) infer.py --checkpoints $(DEMO)/checkpoints --out $(DEMO)/results/infer \
+		"$(DEMO)/IDRiD/A. Segmentation/1. Original Images/b. Testing Set"
+	@echo "demo done: metrics in $(DEMO)/results/metrics.json, FROC plot $(DEMO)/results/froc.png"
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             for i, m in zip(val_imgs[:n_prev], val_masks[:n_prev], strict=True)]
 
     def on_epoch(epoch: int, logs: dict, wall: float) -> None:
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         row = {"epoch": epoch, "loss": logs.get("loss"), "dice": logs.get("dice"), "val_loss": logs.get("val_loss"),
-               "val_dice": logs.get("val_dice"), "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+               "val_dice": logs.get("val_dice"), "learning_rate": lr,
                "wall_seconds": round(wall, 2)}
         df = trainlog.append_history(folder, row)
         trainlog.plot_loss(df, folder / "loss.png")

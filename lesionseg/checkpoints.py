@@ -53,7 +53,8 @@ def read_state(folder: Path) -> dict | None:
 def check_config(state: dict, config: dict, folder: Path) -> None:
     """Resuming with another model configuration would silently train something else: refuse."""
     old = state.get("config", {})
-    diff = [f"{k}: checkpoint {old.get(k)!r}, now {config.get(k)!r}" for k in CONFIG_KEYS if old.get(k) != config.get(k)]
+    diff = [f"{k}: checkpoint {old.get(k)!r}, now {config.get(k)!r}"
+            for k in CONFIG_KEYS if old.get(k) != config.get(k)]
     if diff:
         raise PipelineError(f"{folder}: the checkpoint was trained with another configuration ({'; '.join(diff)}); "
                             "pass the same flags to resume, or --fresh to start over")
@@ -124,7 +125,7 @@ def load_trained(path: Path) -> keras.Model:
         path = path / EXPORT
     if not path.is_file():
         raise PipelineError(f"{path}: no trained model here; train one with `python train.py` "
-                            "(or pass --checkpoints / --model with the folder that holds model.keras)")
+                            "(or pass --checkpoints with the folder that holds model.keras)")
     try:
         return keras.models.load_model(path)
     except (OSError, ValueError, KeyError) as exc:

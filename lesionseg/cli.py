@@ -16,6 +16,7 @@ def constants_parser(
     constants: dict[str, Any],
     choices: dict[str, list[Any]] | None = None,
     helps: dict[str, str] | None = None,
+    types: dict[str, Any] | None = None,
 ) -> argparse.ArgumentParser:
     """A parser with one flag per constant, so the top of each script stays the single source."""
     parser = argparse.ArgumentParser(
@@ -23,6 +24,7 @@ def constants_parser(
     )
     choices = choices or {}
     helps = helps or {}
+    types = types or {}
     for name, default in constants.items():
         kwargs: dict[str, Any] = {"default": default, "dest": name.lower(), "help": helps.get(name, " ")}
         if isinstance(default, bool):
@@ -36,6 +38,8 @@ def constants_parser(
             kwargs["type"] = str
         else:
             kwargs["type"] = type(default)
+        if name in types:
+            kwargs["type"] = types[name]
         if name in choices:
             kwargs["choices"] = choices[name]
         parser.add_argument(flag_name(name), **kwargs)

@@ -86,7 +86,8 @@ def training_dataset(images: list[str], masks: list[str], batch: int, seed: int,
     def load(epoch, pos, idx):
         image, mask = decode(paths[0][idx], paths[1][idx])
         if cfg is not None:
-            image, mask = augment(image, mask, tf.stack([tf.constant(seed, tf.int64), epoch * orders.shape[1] + pos]), cfg)
+            element_seed = tf.stack([tf.constant(seed, tf.int64), epoch * orders.shape[1] + pos])
+            image, mask = augment(image, mask, element_seed, cfg)
         return image, mask
 
     def one_epoch(row):
@@ -100,5 +101,6 @@ def training_dataset(images: list[str], masks: list[str], batch: int, seed: int,
 
 def eval_dataset(images: list[str], masks: list[str], batch: int, drop_remainder: bool = False) -> tf.data.Dataset:
     """drop_remainder: with several replicas a short last batch would leave one of them empty."""
-    ds = tf.data.Dataset.from_tensor_slices((images, masks)).map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    ds = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.batch(batch, drop_remainder=drop_remainder).prefetch(AUTOTUNE)

@@ -1,0 +1,101 @@
+"""Training throughput through the real tf.data pipeline (decode + augmentation from patch files)
+against the same model stepping on one batch already in memory, in the same run, plus peak memory.
+
+    .venv/bin/python bench/bench_train.py [--base-filters 16 --depth 7 --steps 4]
+Target: the pipeline keeps the model at least 95% busy (pipeline rate / in-memory rate >= 0.95).
+Patches come from a synthetic workspace made here (512 px, as the real ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+class StepTimer:
+    """Seconds of each training step after the first (which includes tracing)."""
+
+    def __init__(self):
+        import keras
+
+        class CB(keras.callbacks.Callback):
+            def on_train_batch_begin(cb, batch, logs=None):
+                cb.t = time.perf_counter()
+
+            def on_train_batch_end(cb, batch, logs=None):
+                self.times.append(time.perf_counter() - cb.t)
+
+        self.times: list[float] = []
+        self.callback = CB()
+
+    def mean_after_warmup(self, warmup: int) -> float:
+        return sum(self.times[warmup:]) / len(self.times[warmup:])
+
+
+def make_patches(root: Path) -> Path:
+    import extract_patches
+    import gt_binary
+    import make_demo_data
+    import traintest_split
+
+    make_demo_data.main(["--out", str(root / "raw"), "--n-images", "6", "--size", "1424x944"])
+    gt_binary.main(["--raw", str(root / "raw"), "--data", str(root / "ws")])
+    extract_patches.main(["--data", str(root / "ws"), "--neg-per-pos", "-1"])
+    traintest_split.main(["--data", str(root / "ws"), "--val-fraction", "0"])
+    return root / "ws"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--base-filters", type=int, default=16)
+    ap.add_argument("--depth", type=int, default=7)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=4, help="timed steps (one more is run first as warm-up)")
+    args = ap.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    from lesionseg.losses import WeightedBCE, dice_metric
+    from lesionseg.model import build_unet
+    from lesionseg.pipeline import Augment, load_patch_table, training_dataset
+
+    keras.utils.set_random_seed(0)
+    tf.config.experimental.enable_op_determinism()  # as train.py does
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = make_patches(Path(tmp))
+        imgs, masks = load_patch_table(ws / "train.csv", ws)
+        steps = args.steps + 1
+        per_epoch = steps * args.batch_size
+        pipe = training_dataset(imgs, masks, args.batch_size, 0, 0, 1, Augment(), per_epoch=per_epoch)
+        x, y = next(iter(pipe))
+        memory = tf.data.Dataset.from_tensors((x, y)).repeat()
+        rates = {}
+        for name, ds in (("in-memory batch", memory), ("tf.data pipeline", pipe)):
+            model = build_unet(args.base_filters, args.depth)
+            model.compile(keras.optimizers.Adam(1e-4), WeightedBCE(3.0), metrics=[dice_metric()])
+            timer = StepTimer()
+            model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[timer.callback], verbose=0)
+            sec = timer.mean_after_warmup(1)
+            rates[name] = args.batch_size / sec
+            print(f"{name:17s}: {sec:7.3f} s per batch of {args.batch_size}  = {rates[name]:7.2f} patches/s")
+        busy = rates["tf.data pipeline"] / rates["in-memory batch"]
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        print(f"model: {args.base_filters} filters x {args.depth} levels, {model.count_params():,} parameters; "
+              f"{len(imgs)} patches of 512 px; cpu cores {os.cpu_count()}")
+        verdict = "met" if busy >= 0.95 else "NOT met"
+        print(f"pipeline keeps the model {100 * busy:.1f}% busy (target >= 95%): {verdict}")
+        print(f"peak memory (RSS): {peak:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Stage 5: predict whole images, choose the threshold on the validation images from the FROC
+curve, apply it unchanged to the test images, and report the paper's metrics and more.
+
+Writes results/: metrics.json, per_image.csv, froc.csv, froc.png, pr.png, lesion_froc.png,
+probabilities/<stem>.png (8-bit, the IDRiD submission format) and overlays/<stem>.png; and the
+chosen threshold to checkpoints/threshold.json for infer.py.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from lesionseg.cli import constants_parser  # noqa: E402
+from lesionseg.errors import run_cli, warn  # noqa: E402
+
+DATA = Path("data")
+CHECKPOINTS = Path("checkpoints")
+RESULTS = Path("results")
+MODE = "fast"  # fast: large tiles with margins; faithful: the 512/256 patch grid, averaged (README: why)
+PRECISION = "float32"  # float32 | bfloat16 (CPU) | float16 (GPU)
+PATCH_SIZE = 512
+STRIDE = 256
+BATCH_SIZE = 8
+GAUSSIAN = False  # faithful mode: nnU-Net Gaussian weights instead of a plain average
+TILE = 2048  # fast mode: largest tile side before the image is split
+MARGIN = 128  # fast mode: context on each side of a tile, cropped off after prediction
+THRESHOLD_RULE = "max_dice"  # max_dice | fp_budget | fixed (README: the rule)
+FP_BUDGET = 2000.0  # fp_budget rule: average false-positive pixels per image allowed
+FIXED_THRESHOLD = 0.5
+LESION_OVERLAP = 0.2  # lesion-level: share of a lesion (or of a predicted component) that must overlap
+OVERLAYS = 3  # test images drawn with hits, false alarms and misses
+OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
+
+CONSTANTS = [k for k in list(globals()) if k.isupper()]
+PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_best_ex_aupr": 0.885}
+
+
+def main(argv: list[str] | None = None) -> int:
+    choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
+               "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
+    args = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS}, choices).parse_args(argv)
+
+    import numpy as np
+    import pandas as pd
+
+    from lesionseg import plots
+    from lesionseg.checkpoints import load_trained, write_json
+    from lesionseg.evaluation import run_set
+    from lesionseg.imageio import read_csv, save_png, write_csv
+    from lesionseg.metrics import choose_threshold, froc, pr_curve, rates, summary
+    from lesionseg.overlay import error_overlay
+    from lesionseg.predict import model_depth, predict_image, with_precision
+
+    model = with_precision(load_trained(args.checkpoints), args.precision)
+    test = read_csv(args.data / "test.csv", ["stem", "image", "mask", "fov"], "run traintest_split.py first")
+    val_path = args.data / "val_images.csv"
+    val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if val_path.is_file() and \
+        len(val_path.read_text().splitlines()) > 1 else None
+    predict = partial(predict_image, mode=args.mode, depth=model_depth(model), patch=args.patch_size,
+                      stride=args.stride, batch=args.batch_size, gaussian=args.gaussian, tile=args.tile,
+                      margin=args.margin)
+    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
+
+    if val is not None:
+        val_counts = run_set(val, args.data, model, predict, "validation")
+        threshold = choose_threshold(val_counts.frame, **rule)
+        chosen_on = f"validation images ({len(val)})"
+    else:
+        if args.threshold_rule != "fixed":
+            warn(f"{val_path} lists no validation images: using the fixed threshold {args.fixed_threshold}")
+        val_counts, threshold, chosen_on = None, args.fixed_threshold, "fixed (no validation images)"
+
+    out = args.results
+    rows = []
+    drawn = []
+
+    def each(stem, image, prob, truth, fov):
+        save_png(np.round(prob * 255).astype(np.uint8), out / "probabilities" / f"{stem}.png", compress_level=6)
+        pred = prob >= threshold
+        row = {"stem": stem, "lesion_pixels": int(truth.sum()), "predicted_pixels": int(pred.sum())}
+        for name, region in (("", None), ("fov_", fov)):
+            p, t = (pred, truth) if region is None else (pred[region], truth[region])
+            c = {"tp": int((p & t).sum()), "fp": int((p & ~t).sum()), "fn": int((~p & t).sum()),
+                 "tn": int((~p & ~t).sum())}
+            row |= {name + k: v for k, v in (c | rates(**c)).items()}
+        rows.append(row)
+        if len(drawn) < args.overlays:
+            save_png(error_overlay(image, pred, truth, args.overlay_scale), out / "overlays" / f"{stem}.png")
+            drawn.append(stem)
+
+    if out.exists() and (out / "probabilities").exists():
+        for old in (out / "probabilities").glob("*.png"):
+            old.unlink()  # maps of an earlier run must not mix with this one's
+    test_counts = run_set(test, args.data, model, predict, "test", args.lesion_overlap, each)
+
+    fp_area, sens = froc(test_counts.frame)
+    recall, precision = pr_curve(test_counts.frame)
+    thresholds = test_counts.frame.thresholds
+    c = test_counts.frame.curves()
+    write_csv(pd.DataFrame({"threshold": thresholds, "fp_area_per_image": fp_area, "sensitivity": sens,
+                            "ppv": rates(c["tp"], c["fp"], c["fn"], c["tn"])["ppv"]}), out / "froc.csv")
+    test_frame, test_fov = summary(test_counts.frame, threshold), summary(test_counts.fov, threshold)
+    k = test_counts.frame.index(threshold)
+    plots.plot_froc(fp_area, sens, (fp_area[k], sens[k]), threshold, out / "froc.png",
+                    f"Pixel FROC, test images ({len(test)})")
+    plots.plot_pr(recall, precision, test_frame["aupr"], (test_frame["sensitivity"], test_frame["ppv"]),
+                  out / "pr.png", "Precision-recall, test images (whole frame)")
+    lesion_curve = test_counts.lesions.curve()
+    plots.plot_lesion_froc(lesion_curve, out / "lesion_froc.png",
+                           f"Lesion-level FROC (overlap >= {args.lesion_overlap})")
+    optimal = choose_threshold(test_counts.frame, **rule)
+    metrics = {
+        "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
+        "test": {"whole_frame": test_frame, "field_of_view": test_fov},
+        "validation": None if val_counts is None else {"whole_frame": summary(val_counts.frame, threshold),
+                                                       "field_of_view": summary(val_counts.fov, threshold)},
+        "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
+            "threshold": optimal, "whole_frame": test_counts.frame.at(optimal)},
+        "lesion_level": {"overlap": args.lesion_overlap, **lesion_curve},
+        "paper": PAPER,
+        "settings": {k.lower(): str(getattr(args, k.lower())) for k in CONSTANTS},
+    }
+    write_json(metrics, out / "metrics.json")
+    write_csv(pd.DataFrame(rows), out / "per_image.csv")
+    write_json({"threshold": threshold, "rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode},
+               args.checkpoints / "threshold.json")
+
+    print(f"\nthreshold {threshold:.3f} ({args.threshold_rule}, chosen on {chosen_on}); {len(test)} test images")
+    print(f"{'':14s}{'sensitivity':>12s}{'specificity':>12s}{'PPV':>9s}{'Dice':>8s}{'AUPR':>8s}{'ROC AUC':>9s}")
+    for name, m in (("whole frame", test_frame), ("field of view", test_fov)):
+        print(f"{name:14s}{m['sensitivity']:12.5f}{m['specificity']:12.5f}{m['ppv']:9.5f}{m['dice']:8.4f}"
+              f"{m['aupr']:8.4f}{m['roc_auc']:9.4f}")
+    print(f"{'paper':14s}{PAPER['sensitivity']:12.5f}{PAPER['specificity']:12.5f}{PAPER['ppv']:9.5f}")
+    print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

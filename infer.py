@@ -1,0 +1,111 @@
+"""Stage 6: segment new photographs with a trained model.
+
+For each image (files, or folders of them): <stem>_prob.png (8-bit probability), <stem>_mask.png
+(0/255 at the threshold), <stem>_overlay.png, and one row of areas.csv (lesion pixels and percent
+of the field of view). The threshold is the one evaluate.py stored unless --threshold is given.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from lesionseg.cli import constants_parser  # noqa: E402
+from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
+
+CHECKPOINTS = Path("checkpoints")
+OUT = Path("results/infer")
+THRESHOLD = None  # None: checkpoints/threshold.json (from evaluate.py), else 0.5 with a warning
+MODE = "fast"
+PRECISION = "float32"
+PATCH_SIZE = 512
+STRIDE = 256
+BATCH_SIZE = 8
+TILE = 2048
+MARGIN = 128
+OVERLAY_SCALE = 2
+
+CONSTANTS = [k for k in list(globals()) if k.isupper()]
+
+
+def stored_threshold(folder: Path) -> float:
+    path = folder / "threshold.json"
+    if path.is_file():
+        return float(json.loads(path.read_text())["threshold"])
+    warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
+    return 0.5
+
+
+def expand(inputs: list[str]) -> list[Path]:
+    from lesionseg.imageio import list_images
+
+    files: list[Path] = []
+    for text in inputs:
+        p = Path(text)
+        if p.is_dir():
+            found = list_images(p)
+            if not found:
+                raise PipelineError(f"{p}: folder holds no images")
+            files += found
+        elif p.exists():
+            files.append(p)
+        else:
+            raise PipelineError(f"{p}: no such file or folder")
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS},
+                              {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
+                              types={"THRESHOLD": float})
+    parser.add_argument("inputs", nargs="+", help="image files or folders")
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    import pandas as pd
+    from tqdm import tqdm
+
+    from lesionseg.checkpoints import load_trained
+    from lesionseg.fov import fov_from_image
+    from lesionseg.imageio import read_rgb, save_png, write_csv
+    from lesionseg.overlay import PRED, overlay
+    from lesionseg.predict import model_depth, predict_image, with_precision
+
+    model = with_precision(load_trained(args.checkpoints), args.precision)
+    files = expand(args.inputs)
+    threshold = args.threshold if args.threshold is not None else stored_threshold(args.checkpoints)
+    depth = model_depth(model)
+    rows, failed = [], []
+    for path in tqdm(files, desc="infer", unit="img"):
+        try:
+            image = read_rgb(path)
+        except PipelineError as exc:
+            print(f"error: {exc}; skipped", file=sys.stderr)
+            failed.append(path)
+            continue
+        prob = predict_image(model, image, args.mode, depth, args.patch_size, args.stride, args.batch_size,
+                             tile=args.tile, margin=args.margin)
+        pred = prob >= threshold
+        fov = fov_from_image(image)
+        save_png(np.round(prob * 255).astype(np.uint8), args.out / f"{path.stem}_prob.png", compress_level=6)
+        save_png(pred.astype(np.uint8) * 255, args.out / f"{path.stem}_mask.png", compress_level=6)
+        save_png(overlay(image, [(pred, PRED)], args.overlay_scale), args.out / f"{path.stem}_overlay.png")
+        lesion, area = int(pred.sum()), int(fov.sum())
+        rows.append({"image": str(path), "stem": path.stem, "threshold": threshold, "lesion_pixels": lesion,
+                     "fov_pixels": area, "lesion_percent_of_fov": 100 * lesion / area if area else float("nan")})
+    if rows:
+        write_csv(pd.DataFrame(rows), args.out / "areas.csv")
+        print(f"{len(rows)} image(s) segmented at threshold {threshold:.3f}: {args.out}/ (areas.csv)")
+    if failed:
+        print(f"error: {len(failed)} image(s) could not be read: {', '.join(p.name for p in failed)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,92 @@
+"""Full-image probabilities from a patch-trained U-Net.
+
+faithful: the training grid (512 / 256, edges snapped), patches predicted in batches and averaged
+  where they overlap (optionally with nnU-Net's Gaussian weights).
+fast: the network is fully convolutional, so it runs on large tiles (the whole image when it fits
+  under `tile`), each with a `margin` of context on every side that is cropped off again; inputs
+  are zero-padded to a multiple of 2**(depth-1). About 3.4x fewer pixels than the 512/256 grid.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # overflow-free logistic
+
+
+def _forward(model: keras.Model, batch: np.ndarray) -> np.ndarray:
+    out = model(batch, training=False)
+    return _sigmoid(np.asarray(keras.ops.convert_to_numpy(out), np.float32)[..., 0])
+
+
+def predict_faithful(model: keras.Model, image: np.ndarray, patch: int = 512, stride: int = 256, batch: int = 8,
+                     gaussian: bool = False) -> np.ndarray:
+    h, w = image.shape[:2]
+    stitch = Stitcher(h, w, patch, gaussian_weights(patch) if gaussian else None)
+    cells = grid(h, w, patch, stride)
+    for start in range(0, len(cells), batch):
+        chunk = cells[start : start + batch]
+        probs = _forward(model, np.stack([crop(image, y, x, patch) for _, _, y, x in chunk]).astype(np.float32))
+        for (_, _, y, x), p in zip(chunk, probs, strict=True):
+            stitch.add(y, x, p)
+    return stitch.result()
+
+
+def tile_spans(length: int, tile: int) -> list[tuple[int, int]]:
+    """Split [0, length) into equal cores of at most `tile` pixels."""
+    n = max(1, math.ceil(length / tile))
+    step = math.ceil(length / n)
+    return [(a, min(a + step, length)) for a in range(0, length, step)]
+
+
+def predict_fast(model: keras.Model, image: np.ndarray, multiple: int, tile: int = 2048, margin: int = 128
+                 ) -> np.ndarray:
+    h, w = image.shape[:2]
+    out = np.zeros((h, w), np.float32)
+    for y0, y1 in tile_spans(h, tile):
+        for x0, x1 in tile_spans(w, tile):
+            ty0, tx0 = max(0, y0 - margin), max(0, x0 - margin)
+            ty1, tx1 = min(h, y1 + margin), min(w, x1 + margin)
+            region = image[ty0:ty1, tx0:tx1]
+            ph = math.ceil(region.shape[0] / multiple) * multiple
+            pw = math.ceil(region.shape[1] / multiple) * multiple
+            prob = _forward(model, pad_to(region, ph, pw)[None].astype(np.float32))[0]
+            out[y0:y1, x0:x1] = prob[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+    return out
+
+
+def predict_image(model: keras.Model, image: np.ndarray, mode: str, depth: int, patch: int = 512, stride: int = 256,
+                  batch: int = 8, gaussian: bool = False, tile: int = 2048, margin: int = 128) -> np.ndarray:
+    if mode == "faithful":
+        return predict_faithful(model, image, patch, stride, batch, gaussian)
+    if mode == "fast":
+        return predict_fast(model, image, 2 ** (depth - 1), tile, margin)
+    raise ValueError(f"unknown inference mode {mode!r}")
+
+
+def model_depth(model: keras.Model) -> int:
+    """Levels of a U-Net built by build_unet (pooling layers + 1)."""
+    return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+
+
+def with_precision(model: keras.Model, precision: str) -> keras.Model:
+    """The same U-Net computing in bfloat16 (CPU) or float16 (GPU); logits stay float32."""
+    if precision == "float32":
+        return model
+    from .model import build_unet
+
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(f"mixed_{precision}")
+    try:
+        twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    twin.set_weights(model.get_weights())
+    return twin

@@ -1,0 +1,90 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+from PIL import Image
+
+import evaluate
+import infer
+import train
+from lesionseg.errors import PipelineError
+from lesionseg.imageio import read_csv
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_ws, tmp_path_factory):
+    ck = tmp_path_factory.mktemp("ck")
+    train.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
+                "--batch-size", "4", "--epochs", "3", "--learning-rate", "3e-3", "--no-tensorboard"])
+    return ck
+
+
+EVAL = ["--patch-size", "64", "--stride", "32", "--overlays", "1"]
+
+
+@pytest.mark.parametrize("mode", ["faithful", "fast"])
+def test_evaluate_writes_every_output_and_the_figures_agree(tiny_ws, trained, tmp_path, mode):
+    res = tmp_path / "res"
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(trained), "--results", str(res), "--mode", mode,
+                   *EVAL])
+    m = json.loads((res / "metrics.json").read_text())
+    test = read_csv(tiny_ws / "test.csv", ["stem"], "")
+    assert m["threshold_chosen_on"].startswith("validation images")
+    for name in ("froc.png", "pr.png", "lesion_froc.png", "per_image.csv", "froc.csv"):
+        assert (res / name).stat().st_size > 100
+    assert sorted(p.stem for p in (res / "probabilities").glob("*.png")) == sorted(test.stem)
+    assert len(list((res / "overlays").glob("*.png"))) == 1
+    # per-image counts add up to the set figures at the chosen threshold
+    per = pd.read_csv(res / "per_image.csv")
+    frame = m["test"]["whole_frame"]
+    assert per.tp.sum() == frame["tp"] and per.fp.sum() == frame["fp"] and per.fn.sum() == frame["fn"]
+    assert 0 <= frame["aupr"] <= 1 and frame["sensitivity"] == pytest.approx(frame["tp"] / (frame["tp"] + frame["fn"]))
+    # the probability PNG is the map that was scored
+    stem = test.stem.iloc[0]
+    prob = np.asarray(Image.open(res / "probabilities" / f"{stem}.png")) / 255
+    truth = np.asarray(Image.open(tiny_ws / "masks" / f"{stem}.png")) > 0
+    t = m["threshold"]
+    row = per.set_index("stem").loc[stem]
+    # 8-bit rounding moves a probability by at most 1/510: only pixels that close to t may flip
+    surely = int(((prob >= t + 1 / 510) & truth).sum())
+    maybe = int(((prob >= t - 1 / 510) & truth).sum())
+    assert surely <= row.tp <= maybe
+    stored = json.loads((trained / "threshold.json").read_text())
+    assert stored["threshold"] == t
+
+
+def test_infer_uses_the_stored_threshold_and_reports_bad_images(tiny_ws, trained, tmp_path):
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(trained), "--results", str(tmp_path / "r"), *EVAL])
+    t = json.loads((trained / "threshold.json").read_text())["threshold"]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    src = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[:2]
+    for p in src:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "out"
+    code = infer.main(["--checkpoints", str(trained), "--out", str(out), "--mode", "fast", str(folder)])
+    assert code == 1  # the broken image makes the run fail at the end, after the others are done
+    areas = pd.read_csv(out / "areas.csv")
+    assert list(areas.stem) == [p.stem for p in src] and (areas.threshold == t).all()
+    for stem in areas.stem:
+        prob = np.asarray(Image.open(out / f"{stem}_prob.png")) / 255
+        mask = np.asarray(Image.open(out / f"{stem}_mask.png"))
+        assert set(np.unique(mask)) <= {0, 255}
+        assert (mask == 255).sum() == areas.set_index("stem").loc[stem, "lesion_pixels"]
+        assert ((prob > t + 0.01) <= (mask == 255)).all()
+    code = infer.main(["--checkpoints", str(trained), "--out", str(out), "--threshold", "0.99", str(src[0])])
+    assert code == 0 and pd.read_csv(out / "areas.csv").threshold.iloc[0] == 0.99
+
+
+def test_missing_model_or_input_is_named(tmp_path, trained):
+    with pytest.raises(PipelineError, match="no trained model here; train one with `python train.py`"):
+        infer.main(["--checkpoints", str(tmp_path), str(tmp_path)])
+    res = subprocess.run([sys.executable, "infer.py", "--checkpoints", str(trained), str(tmp_path / "x.jpg")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 2 and "x.jpg: no such file or folder" in res.stderr
