@@ -34,3 +34,32 @@ demo: $(VENV)/.installed
 
 clean-demo:
 	rm -rf $(DEMO)
+
+# ---- Real data: the documented recipes (README / RESULTS.md). DATA is your copy of the dataset.
+# The training flags are the CPU-sized settings used for RESULTS.md; set TRAIN_FLAGS= for the
+# paper's defaults (16 filters x 7 levels, 100 epochs, lr 1e-4) on a GPU.
+SHELL := /bin/bash
+LESION ?= EX
+RUN ?= runs/idrid-$(shell echo $(LESION) | tr A-Z a-z)
+TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs 12 --steps-per-epoch 100 --learning-rate 1e-3
+SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
+
+.PHONY: reproduce-idrid reproduce-drive
+reproduce-idrid: $(VENV)/.installed
+	@test -n "$(DATA)" || { echo "usage: make reproduce-idrid DATA=/path/to/IDRiD [LESION=EX]"; exit 2; }
+	time $(PY) gt_binary.py --raw "$(DATA)" --lesion $(LESION) --data $(RUN)/data
+	time $(PY) extract_patches.py --data $(RUN)/data
+	time $(PY) traintest_split.py --data $(RUN)/data $(SPLIT_FLAGS)
+	time $(PY) train.py --data $(RUN)/data --checkpoints $(RUN)/checkpoints $(TRAIN_FLAGS)
+	time $(PY) evaluate.py --data $(RUN)/data --checkpoints $(RUN)/checkpoints --results $(RUN)/results
+
+DRIVE_RUN ?= runs/drive
+DRIVE_TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs 60 --learning-rate 1e-3
+reproduce-drive: $(VENV)/.installed
+	@test -n "$(DATA)" || { echo "usage: make reproduce-drive DATA=/path/to/DRIVE/training"; exit 2; }
+	time $(PY) gt_binary.py --raw "$(DATA)" --data $(DRIVE_RUN)/data
+	time $(PY) extract_patches.py --data $(DRIVE_RUN)/data --patch-size 256 --stride 128
+	time $(PY) traintest_split.py --data $(DRIVE_RUN)/data --test-fraction 0.25 --val-fraction 0.2 --seed 42
+	time $(PY) train.py --data $(DRIVE_RUN)/data --checkpoints $(DRIVE_RUN)/checkpoints $(DRIVE_TRAIN_FLAGS)
+	time $(PY) evaluate.py --data $(DRIVE_RUN)/data --checkpoints $(DRIVE_RUN)/checkpoints \
+		--results $(DRIVE_RUN)/results --patch-size 256 --stride 128

@@ -47,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
         "split": [s.split for s in samples],
         "lesion_fraction": fractions,
     })
-    manifest.attrs = {}
     write_csv(manifest, args.data / "manifest.csv")
     f = np.array(fractions)
     counts = manifest.split.replace("", "unsplit").value_counts().sort_index()

@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=7)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--steps", type=int, default=4, help="timed steps (one more is run first as warm-up)")
+    ap.add_argument("--mixed-precision", default="off", choices=["off", "mixed_bfloat16", "mixed_float16"])
     args = ap.parse_args()
 
     import keras
@@ -70,6 +71,7 @@ def main() -> None:
     from lesionseg.pipeline import Augment, load_patch_table, training_dataset
 
     keras.utils.set_random_seed(0)
+    keras.mixed_precision.set_dtype_policy("float32" if args.mixed_precision == "off" else args.mixed_precision)
     tf.config.experimental.enable_op_determinism()  # as train.py does
     with tempfile.TemporaryDirectory() as tmp:
         ws = make_patches(Path(tmp))
@@ -90,7 +92,8 @@ def main() -> None:
             print(f"{name:17s}: {sec:7.3f} s per batch of {args.batch_size}  = {rates[name]:7.2f} patches/s")
         busy = rates["tf.data pipeline"] / rates["in-memory batch"]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-        print(f"model: {args.base_filters} filters x {args.depth} levels, {model.count_params():,} parameters; "
+        print(f"model: {args.base_filters} filters x {args.depth} levels, {model.count_params():,} parameters, "
+              f"precision {args.mixed_precision}; "
               f"{len(imgs)} patches of 512 px; cpu cores {os.cpu_count()}")
         verdict = "met" if busy >= 0.95 else "NOT met"
         print(f"pipeline keeps the model {100 * busy:.1f}% busy (target >= 95%): {verdict}")

@@ -19,7 +19,9 @@ class ThresholdCounts:
         self.images = 0
 
     def add(self, prob: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None) -> None:
-        idx = np.minimum((prob * self.bins).astype(np.int64), self.bins)  # prob 1.0 reaches the last bin
+        idx = np.floor(prob * np.float64(self.bins)).astype(np.int64)
+        idx += (idx + 1) / self.bins <= prob  # a probability exactly on threshold k/bins belongs to bin k
+        idx = np.minimum(idx, self.bins)  # prob 1.0 reaches the last bin
         truth = truth.astype(bool)
         if region is not None:
             idx, truth = idx[region], truth[region]

@@ -60,6 +60,14 @@ def test_rates_at_a_threshold_match_numpy_counts():
     assert m["iou"] == pytest.approx(tp / (tp + fp + fn))
 
 
+def test_probabilities_exactly_on_a_threshold_count_as_above_it():
+    prob = np.arange(1001) / 1000  # every threshold value itself, including 1.0
+    c = ThresholdCounts(1000)
+    c.add(prob, np.ones_like(prob, bool))
+    tp = c.curves()["tp"]
+    np.testing.assert_array_equal(tp, [(prob >= k / 1000).sum() for k in range(1001)])
+
+
 def test_region_restricts_the_counts():
     prob, truth = random_set(3, 1)[0]
     region = np.zeros_like(truth)

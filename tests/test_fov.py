@@ -1,0 +1,30 @@
+import numpy as np
+
+from lesionseg.fov import fov_from_image
+from lesionseg.overlay import FN, FP, TP, error_overlay
+from lesionseg.synthetic import fundus
+
+
+def test_fov_matches_the_lit_disc():
+    h, w = 472, 712
+    image, _ = fundus(w, h, seed=3)
+    yy, xx = np.mgrid[0:h, 0:w]
+    disc = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) <= (0.53 * h) ** 2
+    fov = fov_from_image(image)
+    iou = (fov & disc).sum() / (fov | disc).sum()
+    assert iou > 0.97
+    assert not fov[0, 0] and fov[h // 2, w // 2]
+
+
+def test_error_overlay_colours_and_keeps_single_pixels_when_shrunk():
+    image = np.zeros((8, 8, 3), np.uint8)
+    truth = np.zeros((8, 8), bool)
+    pred = np.zeros((8, 8), bool)
+    truth[1, 1] = pred[1, 1] = True  # hit
+    pred[5, 5] = True  # false alarm
+    truth[6, 2] = True  # miss
+    out = error_overlay(image, pred, truth, scale=2)
+    assert out.shape == (4, 4, 3)
+    for (y, x), colour in (((0, 0), TP), ((2, 2), FP), ((3, 1), FN)):
+        assert np.argmax(out[y, x]) == np.argmax(colour) and out[y, x].max() > 100
+    assert out[0, 3].max() == 0
