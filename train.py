@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     train_ds = training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
                                 per_epoch=per_epoch, drop_remainder=multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
-    n_prev = min(args.preview_patches, len(val_imgs))
-    prev = [(np.asarray(Image.open(i).convert("RGB"), np.float32), np.asarray(Image.open(m))[..., None] / 255.0)
-            for i, m in zip(val_imgs[:n_prev], val_masks[:n_prev], strict=True)]
+    prev = [(np.asarray(Image.open(val_imgs[i]).convert("RGB"), np.float32),
+             np.asarray(Image.open(val_masks[i]))[..., None] / 255.0)
+            for i in trainlog.pick_preview(val_imgs, val_masks, args.preview_patches)]
 
     def on_epoch(epoch: int, logs: dict, wall: float) -> None:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))

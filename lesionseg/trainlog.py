@@ -53,6 +53,18 @@ def plot_loss(df: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def pick_preview(images: list[str], masks: list[str], n: int) -> list[int]:
+    """Fixed patches spread over the validation set, those with lesions first: a row of empty
+    background says nothing about learning."""
+    if n <= 0 or not images:
+        return []
+    candidates = sorted(set(np.linspace(0, len(images) - 1, min(len(images), 12 * n)).astype(int).tolist()))
+    with_lesion = [i for i in candidates if np.asarray(Image.open(masks[i])).max() > 0]
+    rest = [i for i in candidates if i not in with_lesion]
+    keep = with_lesion[: max(n - 1, 1)]
+    return sorted(keep + rest[: n - len(keep)])
+
+
 def preview(model: keras.Model, images: np.ndarray, masks: np.ndarray, path: Path) -> None:
     """One row per patch: image | ground truth | predicted probability."""
     prob = 1 / (1 + np.exp(-np.asarray(model.predict(images, verbose=0), np.float32)))

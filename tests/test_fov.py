@@ -28,3 +28,20 @@ def test_error_overlay_colours_and_keeps_single_pixels_when_shrunk():
     for (y, x), colour in (((0, 0), TP), ((2, 2), FP), ((3, 1), FN)):
         assert np.argmax(out[y, x]) == np.argmax(colour) and out[y, x].max() > 100
     assert out[0, 3].max() == 0
+
+
+def test_preview_prefers_patches_with_lesions(tmp_path):
+    from PIL import Image
+
+    from lesionseg.trainlog import pick_preview
+
+    masks = []
+    for i in range(40):
+        m = np.zeros((8, 8), np.uint8)
+        if i in (7, 30, 31):
+            m[2, 2] = 255
+        Image.fromarray(m).save(tmp_path / f"{i}.png")
+        masks.append(str(tmp_path / f"{i}.png"))
+    picked = pick_preview(masks, masks, 4)
+    assert len(picked) == 4 and {7, 30, 31} <= set(picked)
+    assert pick_preview(masks, masks, 4) == picked
