@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from lesionseg.cli import constants_parser  # noqa: E402
-from lesionseg.errors import PipelineError, run_cli  # noqa: E402
+from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
 
 DATA = Path("data")
 CHECKPOINTS = Path("checkpoints")
@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
                             f"{size_multiple(args.depth)}; change --depth or extract other patches")
-    config = {"base_filters": args.base_filters, "depth": args.depth, "l2_reg": args.l2_reg,
-              "pos_weight": args.pos_weight, "patch_size": patch, "mixed_precision": args.mixed_precision}
+    config = {k: getattr(args, k) for k in ck.CONFIG_KEYS if k != "patch_size"} | {"patch_size": patch}
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)
     if args.fresh and (moved := ck.set_aside(folder)):
@@ -99,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         if state:
             ck.check_config(state, config, folder)
             model = ck.load_trained(folder / state["checkpoint"])
+            lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            if not math.isclose(lr, args.learning_rate, rel_tol=1e-6):
+                warn(f"resuming with the checkpoint's learning rate {lr:g}, not --learning-rate "
+                     f"{args.learning_rate:g} (use --fresh to start over with it)")
             trainlog.truncate_history(folder, state["epoch"])
             print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
         else:

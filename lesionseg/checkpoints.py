@@ -19,7 +19,9 @@ from .imageio import atomic_path
 STATE = "state.json"
 EXPORT = "model.keras"
 BEST = "best.keras"
-CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision")
+# what a resumed run must share with the checkpoint: the model, and the data stream it was fed
+CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision", "seed", "batch_size",
+               "steps_per_epoch", "augment", "brightness_delta", "hue_delta")
 
 
 def save_model(model: keras.Model, path: Path) -> None:

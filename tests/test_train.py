@@ -81,7 +81,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_ws, tmp_path, mo
     assert not (ck / "epoch_002.keras").exists()
 
 
-def test_resume_with_another_configuration_is_refused_and_fresh_sets_aside(tiny_ws, tmp_path):
+def test_resume_with_another_configuration_is_refused_and_fresh_sets_aside(tiny_ws, tmp_path, capsys):
     ck = tmp_path / "ck"
     train.main(args(tiny_ws, ck, "--epochs", "1"))
     with pytest.raises(PipelineError, match=r"base_filters: checkpoint 4, now 8"):
@@ -89,6 +89,11 @@ def test_resume_with_another_configuration_is_refused_and_fresh_sets_aside(tiny_
     train.main(args(tiny_ws, ck, "--epochs", "1", "--base-filters", "8", "--fresh"))
     kept = list(ck.glob("previous-*/epoch_001.keras"))
     assert len(kept) == 1 and json.loads((ck / "state.json").read_text())["config"]["base_filters"] == 8
+    with pytest.raises(PipelineError, match=r"seed: checkpoint 42, now 7"):
+        train.main(args(tiny_ws, ck, "--epochs", "2", "--base-filters", "8", "--seed", "7"))
+    capsys.readouterr()
+    train.main([*args(tiny_ws, ck, "--epochs", "2", "--base-filters", "8"), "--learning-rate", "0.01"])
+    assert "resuming with the checkpoint's learning rate 0.003" in capsys.readouterr().err
 
 
 def test_bad_tables_give_clear_errors(tiny_ws, tmp_path):
