@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg import plots
     from lesionseg.checkpoints import load_trained, write_json
     from lesionseg.evaluation import run_set
-    from lesionseg.imageio import read_csv, save_png, write_csv
+    from lesionseg.imageio import has_rows, read_csv, save_png, write_csv
     from lesionseg.metrics import choose_threshold, froc, pr_curve, rates, summary
     from lesionseg.overlay import error_overlay
     from lesionseg.predict import model_depth, predict_image, with_precision
@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     model = with_precision(load_trained(args.checkpoints), args.precision)
     test = read_csv(args.data / "test.csv", ["stem", "image", "mask", "fov"], "run traintest_split.py first")
     val_path = args.data / "val_images.csv"
-    val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if val_path.is_file() and \
-        len(val_path.read_text().splitlines()) > 1 else None
+    val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if has_rows(val_path) else None
     predict = partial(predict_image, mode=args.mode, depth=model_depth(model), patch=args.patch_size,
                       stride=args.stride, batch=args.batch_size, gaussian=args.gaussian, tile=args.tile,
                       margin=args.margin)

@@ -76,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from lesionseg import checkpoints as ck
     from lesionseg import trainlog
+    from lesionseg.imageio import has_rows
     from lesionseg.losses import WeightedBCE, dice_metric
     from lesionseg.model import build_unet, size_multiple
     from lesionseg.pipeline import Augment, eval_dataset, load_patch_table, training_dataset
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
     val_csv = args.data / "val.csv"
-    has_val = val_csv.is_file() and val_csv.stat().st_size > 0 and len(val_csv.read_text().splitlines()) > 1
-    val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_val else ([], [])
+    val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_rows(val_csv) else ([], [])
     patch = Image.open(train_imgs[0]).size[0]
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "

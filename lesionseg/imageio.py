@@ -126,6 +126,14 @@ def read_csv(path: Path, columns: list[str], what: str) -> pd.DataFrame:
     return df
 
 
+def has_rows(path: Path) -> bool:
+    """An optional table (val.csv with no validation images is only a header) that holds rows."""
+    if not path.is_file():
+        return False
+    with open(path) as fh:
+        return sum(1 for line in fh if line.strip()) > 1
+
+
 def list_images(folder: Path) -> list[Path]:
     """Sorted image files of a folder; stray files (.DS_Store, Thumbs.db, notes) are skipped with a warning."""
     if not folder.is_dir():
