@@ -100,11 +100,6 @@ def save_png(arr: np.ndarray, path: Path, compress_level: int = 1) -> None:
         Image.fromarray(arr).save(tmp, format="PNG", compress_level=compress_level)
 
 
-def save_jpeg(arr: np.ndarray, path: Path, quality: int = 100) -> None:
-    with atomic_path(path) as tmp:
-        Image.fromarray(arr).save(tmp, format="JPEG", quality=quality)
-
-
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-PAPER = {"base_filters": 16, "depth": 7}
-
 
 def _block(x, filters: int, l2: float, name: str):
     for i in (1, 2):
