@@ -26,7 +26,9 @@ def constants_parser(
     helps = helps or {}
     types = types or {}
     for name, default in constants.items():
-        kwargs: dict[str, Any] = {"default": default, "dest": name.lower(), "help": helps.get(name, " ")}
+        # Python 3.11 prints no help at all for a blank string, so the default goes in explicitly.
+        help_text = helps.get(name, "default: %(default)s")
+        kwargs: dict[str, Any] = {"default": default, "dest": name.lower(), "help": help_text}
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple):

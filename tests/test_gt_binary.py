@@ -103,6 +103,8 @@ def test_cli_errors_exit_nonzero_with_one_message(tmp_path):
     assert res.returncode == 2 and "invalid choice: 'XX'" in res.stderr
     res = subprocess.run([sys.executable, "gt_binary.py", "--bogus"], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and "unrecognized arguments: --bogus" in res.stderr
+    res = subprocess.run([sys.executable, "gt_binary.py", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "default: EX" in " ".join(res.stdout.split())  # --lesion shows its default
 
 
 def test_drive_layout_pairs_by_number_and_keeps_the_fov(tmp_path):
