@@ -44,7 +44,10 @@ RUN ?= runs/idrid-$(shell echo $(LESION) | tr A-Z a-z)
 # Mild photometric augmentation: the paper's deltas (0.7, 0.3), applied to [0, 1] pixels as they
 # should be, are too strong for a short CPU budget (RESULTS.md shows such a run learning nothing).
 MILD_AUG := --brightness-delta 0.1 --hue-delta 0.02
-TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs 6 --steps-per-epoch 100 --learning-rate 1e-3 $(MILD_AUG)
+# IDRID_EPOCHS: 6 for the short runs of RESULTS.md; a larger value on a folder that holds a run
+# extends that run (train.py resumes), giving the same weights as one uninterrupted run.
+IDRID_EPOCHS ?= 6
+TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-epoch 100 --learning-rate 1e-3 $(MILD_AUG)
 SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
 
 .PHONY: reproduce-idrid reproduce-drive

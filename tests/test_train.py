@@ -62,6 +62,12 @@ def test_sigkill_and_resume_gives_the_same_weights(tiny_ws, tmp_path):
         np.testing.assert_array_equal(a, b)
     h_ref, h = pd.read_csv(ref / "history.csv"), pd.read_csv(ck / "history.csv")
     np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-6)
+    # Extending a finished 2-epoch run to 4 epochs (make reproduce-idrid IDRID_EPOCHS=...) is the same run too.
+    ext = tmp_path / "extended"
+    subprocess.run(cmd(tiny_ws, ext, "--epochs", "2"), check=True, capture_output=True)
+    subprocess.run(cmd(tiny_ws, ext, "--epochs", "4"), check=True, capture_output=True)
+    for a, b in zip(weights(ref / "epoch_004.keras"), weights(ext / "epoch_004.keras"), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def args(ws, ck, *extra):
