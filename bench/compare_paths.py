@@ -1,5 +1,6 @@
 """Faithful (512/256 grid, averaged) against fast (tiles with margins) inference with a trained
-model, on the validation images of a workspace: AUPR of each, their difference, and the mean
+model, on the validation images of a workspace (or another table of whole images, `--table
+test.csv`): AUPR of each, their difference, and the mean
 absolute difference of the probabilities. Decides which path may be the default (|dAUPR| <= 0.005).
 
     .venv/bin/python bench/compare_paths.py --data runs/idrid-ex/data --checkpoints runs/idrid-ex/checkpoints
@@ -31,14 +32,16 @@ def main() -> None:
     from lesionseg.checkpoints import load_trained
     from lesionseg.imageio import read_binary_mask, read_csv, read_rgb, resolve
     from lesionseg.metrics import ThresholdCounts, average_precision
+    from lesionseg.model import size_multiple
     from lesionseg.predict import model_depth, predict_faithful, predict_fast, with_precision
 
     model = load_trained(args.checkpoints)
     model16 = with_precision(model, "bfloat16")
+    multiple = size_multiple(model_depth(model))
     table = read_csv(args.data / args.table, ["image", "mask"], "run traintest_split.py first")
     paths = {"faithful": lambda im: predict_faithful(model, im, args.patch_size, args.stride),
-             "fast": lambda im: predict_fast(model, im, 2 ** (model_depth(model) - 1)),
-             "fast_bf16": lambda im: predict_fast(model16, im, 2 ** (model_depth(model) - 1))}
+             "fast": lambda im: predict_fast(model, im, multiple),
+             "fast_bf16": lambda im: predict_fast(model16, im, multiple)}
     counts = {k: ThresholdCounts() for k in paths}
     seconds = dict.fromkeys(paths, 0.0)
     mad = {k: [] for k in paths if k != "faithful"}
