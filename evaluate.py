@@ -9,6 +9,7 @@ chosen threshold to checkpoints/threshold.json for infer.py.
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +35,7 @@ FIXED_THRESHOLD = 0.5
 LESION_OVERLAP = 0.2  # lesion-level: share of a lesion (or of a predicted component) that must overlap
 OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
+TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
 
 CONSTANTS = [k for k in list(globals()) if k.isupper()]
 PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_best_ex_aupr": 0.885}
@@ -51,17 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.checkpoints import load_trained, write_json
     from lesionseg.evaluation import run_set
     from lesionseg.imageio import has_rows, read_csv, save_png, write_csv
+    from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
+    from lesionseg.lesions import LesionCounts
     from lesionseg.metrics import choose_threshold, froc, pr_curve, rates, summary
     from lesionseg.overlay import error_overlay
-    from lesionseg.predict import model_depth, predict_image, with_precision
+    from lesionseg.predict import Inference, predict_image, with_precision
+    from lesionseg.prep import PREP_FILE, Prep
 
     model = with_precision(load_trained(args.checkpoints), args.precision)
+    prep = Prep.read(args.checkpoints / PREP_FILE)
+    inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
+                          args.tile, args.margin, args.tta)
     test = read_csv(args.data / "test.csv", ["stem", "image", "mask", "fov"], "run traintest_split.py first")
     val_path = args.data / "val_images.csv"
     val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if has_rows(val_path) else None
-    predict = partial(predict_image, mode=args.mode, depth=model_depth(model), patch=args.patch_size,
-                      stride=args.stride, batch=args.batch_size, gaussian=args.gaussian, tile=args.tile,
-                      margin=args.margin)
+    predict = partial(predict_image, inf=inference, prep=prep)
     rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
 
     if val is not None:
@@ -94,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     if out.exists() and (out / "probabilities").exists():
         for old in (out / "probabilities").glob("*.png"):
             old.unlink()  # maps of an earlier run must not mix with this one's
-    test_counts = run_set(test, args.data, model, predict, "test", args.lesion_overlap, each)
+    # the lesion FROC's fixed points, plus the chosen threshold itself
+    lesion_points = tuple(sorted(set(LESION_THRESHOLDS) | {round(threshold, 4)}))
+    test_counts = run_set(test, args.data, model, predict, "test", LesionCounts(lesion_points, args.lesion_overlap),
+                          each)
 
     fp_area, sens = froc(test_counts.frame)
     recall, precision = pr_curve(test_counts.frame)
@@ -112,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     plots.plot_lesion_froc(lesion_curve, out / "lesion_froc.png",
                            f"Lesion-level FROC (overlap >= {args.lesion_overlap})")
     optimal = choose_threshold(test_counts.frame, **rule)
+    at = lesion_curve["threshold"].index(round(threshold, 4))
+    lesion_at = {"threshold": threshold, "sensitivity": lesion_curve["sensitivity"][at],
+                 "fp_per_image": lesion_curve["fp_per_image"][at]}
     metrics = {
         "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
         "test": {"whole_frame": test_frame, "field_of_view": test_fov},
@@ -119,14 +131,15 @@ def main(argv: list[str] | None = None) -> int:
                                                        "field_of_view": summary(val_counts.fov, threshold)},
         "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
             "threshold": optimal, "whole_frame": test_counts.frame.at(optimal)},
-        "lesion_level": {"overlap": args.lesion_overlap, **lesion_curve},
+        "lesion_level": {"overlap": args.lesion_overlap, "at_threshold": lesion_at, **lesion_curve},
         "paper": PAPER,
         "settings": {k.lower(): str(getattr(args, k.lower())) for k in CONSTANTS},
+        "prep": asdict(prep),
     }
     write_json(metrics, out / "metrics.json")
     write_csv(pd.DataFrame(rows), out / "per_image.csv")
-    write_json({"threshold": threshold, "rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode},
-               args.checkpoints / "threshold.json")
+    write_json({"threshold": threshold, "rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode,
+                "inference": asdict(inference), "prep": asdict(prep)}, args.checkpoints / "threshold.json")
 
     print(f"\nthreshold {threshold:.3f} ({args.threshold_rule}, chosen on {chosen_on}); {len(test)} test images")
     print(f"{'':14s}{'sensitivity':>12s}{'specificity':>12s}{'PPV':>9s}{'Dice':>8s}{'AUPR':>8s}{'ROC AUC':>9s}")
@@ -134,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:14s}{m['sensitivity']:12.5f}{m['specificity']:12.5f}{m['ppv']:9.5f}{m['dice']:8.4f}"
               f"{m['aupr']:8.4f}{m['roc_auc']:9.4f}")
     print(f"{'paper':14s}{PAPER['sensitivity']:12.5f}{PAPER['specificity']:12.5f}{PAPER['ppv']:9.5f}")
+    print(f"AUPR-33 (IDRiD challenge) {test_frame['aupr_33']:.4f}; lesion level at the threshold: sensitivity "
+          f"{lesion_at['sensitivity']:.4f} with {lesion_at['fp_per_image']:.1f} false-positive components per image")
     print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
     return 0
 

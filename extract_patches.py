@@ -18,8 +18,12 @@ from lesionseg.errors import PipelineError, run_cli
 from lesionseg.imageio import atomic_dir, read_csv, remove_stale_tmp, resolve, write_csv
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
+from lesionseg.prep import PREP_FILE, PREPROCESS_CHOICES, Prep
 
 DATA = Path("data")
+SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
+MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
+PREPROCESS = "none"  # none (the paper) | clahe: contrast-limited equalisation of the lightness channel
 PATCH_SIZE = 512
 STRIDE = 256
 MIN_LESION_PIXELS = 1  # a patch with at least this many lesion pixels is positive (the paper's code: 1)
@@ -34,18 +38,19 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    consts = {k: globals()[k] for k in ("DATA", "PATCH_SIZE", "STRIDE", "MIN_LESION_PIXELS", "NEG_PER_POS",
-                                        "INCLUDE_TEST", "SEED", "WORKERS")}
-    args = constants_parser(__doc__, consts).parse_args(argv)
+    consts = {k: globals()[k] for k in ("DATA", "SCALE", "MASK_SHARE", "PREPROCESS", "PATCH_SIZE", "STRIDE",
+                                        "MIN_LESION_PIXELS", "NEG_PER_POS", "INCLUDE_TEST", "SEED", "WORKERS")}
+    args = constants_parser(__doc__, consts, choices={"PREPROCESS": list(PREPROCESS_CHOICES)}).parse_args(argv)
     if args.patch_size < 1 or args.stride < 1:
         raise PipelineError("--patch-size and --stride must be positive")
+    prep = Prep(args.scale, args.mask_share, args.preprocess)
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")
     if not args.include_test:
         manifest = manifest[manifest.split != "test"]
     if manifest.empty:
         raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
     jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
-                     args.stride, args.min_lesion_pixels) for r in manifest.itertuples()]
+                     args.stride, args.min_lesion_pixels, prep) for r in manifest.itertuples()]
     labels = pd.concat(pmap(label_patches, jobs, args.workers, "label"), ignore_index=True)
     chosen = choose(labels, args.neg_per_pos, args.seed)
     by_source = {stem: df for stem, df in chosen.groupby("source")}
@@ -59,9 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         chosen.insert(0, "patch_image", [f"patches/images/{n}.jpg" for n in names])
         chosen.insert(1, "patch_mask", [f"patches/masks/{n}.png" for n in names])
         write_csv(chosen[PATCH_COLUMNS], tmp / "patches.csv")
+        prep.write(tmp / PREP_FILE)  # train.py stores it with the model
     n_pos, n_grid = int(chosen.positive.sum()), len(labels)
     print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
           f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")
+    if prep != Prep():
+        print(f"working scale {prep.scale} (mask share {prep.mask_share}), preprocessing {prep.preprocess}")
     print(f"wrote {args.data / 'patches'}/")
     return 0
 

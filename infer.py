@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from lesionseg.cli import constants_parser  # noqa: E402
+from lesionseg.cli import constants_parser, given_dests  # noqa: E402
 from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
 
 CHECKPOINTS = Path("checkpoints")
@@ -28,16 +29,24 @@ BATCH_SIZE = 8
 TILE = 4352
 MARGIN = 128
 OVERLAY_SCALE = 2
+TTA = False  # average the probabilities of the four flips
 
 CONSTANTS = [k for k in list(globals()) if k.isupper()]
 
 
-def stored_threshold(folder: Path) -> float:
+def stored_threshold(folder: Path) -> dict:
+    """What evaluate.py stored: the threshold and the inference settings it was chosen under."""
     path = folder / "threshold.json"
-    if path.is_file():
-        return float(json.loads(path.read_text())["threshold"])
-    warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
-    return 0.5
+    if not path.is_file():
+        warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
+        return {"threshold": 0.5}
+    try:
+        stored = json.loads(path.read_text())
+        float(stored["threshold"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise PipelineError(f"{path}: unreadable ({exc}); run evaluate.py again to choose the threshold, "
+                            "or pass --threshold") from None
+    return stored
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -63,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                               {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
                               types={"THRESHOLD": float})
     parser.add_argument("inputs", nargs="+", help="image files or folders")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -73,12 +83,24 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.fov import fov_from_image
     from lesionseg.imageio import read_rgb, save_png, write_csv
     from lesionseg.overlay import PRED, overlay
-    from lesionseg.predict import model_depth, predict_image, with_precision
+    from lesionseg.predict import Inference, predict_image, with_precision
+    from lesionseg.prep import PREP_FILE, Prep
 
-    model = with_precision(load_trained(args.checkpoints), args.precision)
+    trained = load_trained(args.checkpoints)  # a missing model is said first
     files = expand(args.inputs)
-    threshold = args.threshold if args.threshold is not None else stored_threshold(args.checkpoints)
-    depth = model_depth(model)
+    stored = stored_threshold(args.checkpoints)
+    threshold = args.threshold if args.threshold is not None else float(stored["threshold"])
+    inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})
+    chosen = stored.get("inference", {})
+    typed = given_dests(parser, argv)
+    kept = {k: v for k, v in chosen.items() if k not in typed and hasattr(inference, k)}
+    overridden = sorted(k for k in chosen if k in typed and getattr(inference, k) != chosen[k])
+    inference = replace(inference, **kept)
+    if overridden and args.threshold is None:
+        warn(f"the threshold {threshold:.3f} was chosen under other settings ({', '.join(overridden)}); "
+             "its figures may not hold")
+    model = with_precision(trained, inference.precision)
+    prep = Prep.read(args.checkpoints / PREP_FILE)
     rows, failed = [], []
     for path in tqdm(files, desc="infer", unit="img"):
         try:
@@ -87,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}; skipped", file=sys.stderr)
             failed.append(path)
             continue
-        prob = predict_image(model, image, args.mode, depth, args.patch_size, args.stride, args.batch_size,
-                             tile=args.tile, margin=args.margin)
+        prob = predict_image(model, image, inference, prep)
         pred = prob >= threshold
         fov = fov_from_image(image)
         save_png(np.round(prob * 255).astype(np.uint8), args.out / f"{path.stem}_prob.png", compress_level=6)

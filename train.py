@@ -15,6 +15,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import numpy as np  # noqa: E402
+
 from lesionseg.cli import constants_parser  # noqa: E402
 from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
 
@@ -27,9 +29,17 @@ POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code 
 LEARNING_RATE = 1e-4
 BETA_1 = 0.9
 BETA_2 = 0.999
+LOSS = "wbce"  # wbce (the paper) | wbce_dice: weighted BCE plus a batch soft-Dice loss
+LR_SCHEDULE = "constant"  # constant (the paper) | cosine: linear warm-up, then cosine decay to 0
+WARMUP_STEPS = 200  # cosine: steps of linear warm-up from 0 to LEARNING_RATE
 BATCH_SIZE = 8
 EPOCHS = 100
 STEPS_PER_EPOCH = 0  # 0: one pass over the training patches
+SAMPLING = "grid"  # grid (the paper): the extracted patches | crops: fresh crops each epoch from whole images
+LESION_CROP_SHARE = 0.5  # crops: share centred on a lesion pixel; the rest uniform in the field of view
+VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spaced N, -1 none
+VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
+WORKERS = 2  # processes that decode the whole training images (crops)
 AUGMENT = True
 BRIGHTNESS_DELTA = 0.7  # on [0, 1] pixels (the paper's code applied it to 0..255, a no-op)
 HUE_DELTA = 0.3
@@ -38,6 +48,7 @@ KEEP_LAST = 3  # per-epoch checkpoints kept
 PREVIEW_PATCHES = 4
 MIXED_PRECISION = "off"  # off | auto (float16 on GPU, bfloat16 on CPU) | mixed_float16 | mixed_bfloat16
 LOGICAL_CPUS = 0  # split the CPU into this many devices (tests of multi-device training)
+THREADS = 0  # CPU threads for the network (0: all cores); 1 lets two runs share a 2-core machine
 FRESH = False
 TENSORBOARD = True
 
@@ -49,6 +60,9 @@ def setup(args):
     import keras
     import tensorflow as tf
 
+    if args.threads > 0:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     if args.logical_cpus > 1:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
@@ -63,51 +77,84 @@ def setup(args):
     return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy(), devices
 
 
+def subset(items: list[str], n: int) -> list[str]:
+    """VAL_PATCHES: all (0), none (-1), or n evenly spaced items (a fixed, seed-free choice)."""
+    if n == 0 or not items:
+        return items
+    if n < 0:
+        return []
+    return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int)))]
+
+
+def learning_rate(args, steps_per_epoch: int):
+    """A float (constant, the paper) or a warm-up + cosine schedule over the whole run."""
+    import keras
+
+    if args.lr_schedule == "constant":
+        return args.learning_rate
+    total = args.epochs * steps_per_epoch
+    warmup = min(args.warmup_steps, total - 1)
+    return keras.optimizers.schedules.CosineDecay(0.0, max(1, total - warmup), alpha=0.0,
+                                                  warmup_target=args.learning_rate, warmup_steps=warmup)
+
+
 def main(argv: list[str] | None = None) -> int:
-    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"]}
+    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"], "LOSS": ["wbce", "wbce_dice"],
+               "LR_SCHEDULE": ["constant", "cosine"], "SAMPLING": ["grid", "crops"]}
     args = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS}, choices).parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:
         raise PipelineError("--batch-size and --epochs must be at least 1")
     strategy, devices = setup(args)
 
     import keras
-    import numpy as np
     from PIL import Image
 
     from lesionseg import checkpoints as ck
     from lesionseg import trainlog
-    from lesionseg.imageio import has_rows
-    from lesionseg.losses import WeightedBCE, dice_metric
+    from lesionseg.imageio import has_rows, read_csv
+    from lesionseg.losses import dice_metric, make_loss
     from lesionseg.model import build_unet, size_multiple
     from lesionseg.pipeline import Augment, eval_dataset, load_patch_table, training_dataset
+    from lesionseg.prep import PREP_FILE, Prep
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
     val_csv = args.data / "val.csv"
     val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_rows(val_csv) else ([], [])
+    val_imgs, val_masks = subset(val_imgs, args.val_patches), subset(val_masks, args.val_patches)
+    prep = Prep.read(args.data / "patches" / PREP_FILE)
     patch = Image.open(train_imgs[0]).size[0]
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
                             f"{size_multiple(args.depth)}; change --depth or extract other patches")
-    config = {k: getattr(args, k) for k in ck.CONFIG_KEYS if k != "patch_size"} | {"patch_size": patch}
+    config = {k: getattr(args, k) for k in ck.CONFIG_KEYS if hasattr(args, k)} | {"patch_size": patch}
+    config |= {"scale": prep.scale, "mask_share": prep.mask_share, "preprocess": prep.preprocess,
+               "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)
     if args.fresh and (moved := ck.set_aside(folder)):
         print(f"--fresh: earlier run moved to {moved}")
     state = ck.read_state(folder)
+    per_epoch = args.steps_per_epoch * args.batch_size or len(train_imgs)
+    multi = strategy.num_replicas_in_sync > 1
+    steps = (per_epoch // args.batch_size) if multi else math.ceil(per_epoch / args.batch_size)
+    if steps < 1:
+        raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
     with strategy.scope():
         if state:
             ck.check_config(state, config, folder)
             model = ck.load_trained(folder / state["checkpoint"])
             lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-            if not math.isclose(lr, args.learning_rate, rel_tol=1e-6):
+            if args.lr_schedule == "constant" and not math.isclose(lr, args.learning_rate, rel_tol=1e-6):
                 warn(f"resuming with the checkpoint's learning rate {lr:g}, not --learning-rate "
                      f"{args.learning_rate:g} (use --fresh to start over with it)")
             trainlog.truncate_history(folder, state["epoch"])
             print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
         else:
             model = build_unet(args.base_filters, args.depth, args.l2_reg)
-            model.compile(optimizer=keras.optimizers.Adam(args.learning_rate, args.beta_1, args.beta_2),
-                          loss=WeightedBCE(args.pos_weight), metrics=[dice_metric()])
+            rate = learning_rate(args, steps)
+            model.compile(optimizer=keras.optimizers.Adam(rate, args.beta_1, args.beta_2),
+                          loss=make_loss(args.loss, args.pos_weight), metrics=[dice_metric()])
+    prep.write(folder / PREP_FILE)  # the model's working scale and preprocessing, for evaluate.py / infer.py
     start = state["epoch"] if state else 0
     print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters; "
           f"{len(train_imgs)} training / {len(val_imgs)} validation patches of {patch} px; devices {devices}")
@@ -115,32 +162,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")
         return 0
 
-    per_epoch = args.steps_per_epoch * args.batch_size or len(train_imgs)
-    multi = strategy.num_replicas_in_sync > 1
-    steps = (per_epoch // args.batch_size) if multi else math.ceil(per_epoch / args.batch_size)
-    if steps < 1:
-        raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
     aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
-    train_ds = training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
-                                per_epoch=per_epoch, drop_remainder=multi)
+    if args.sampling == "crops":
+        from lesionseg.crops import crop_dataset, load_bank
+
+        bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
+        per_epoch = steps * args.batch_size
+        train_ds = crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, per_epoch,
+                                args.lesion_crop_share, aug)
+        print(f"crops: {len(bank.images)} whole training images in memory, {per_epoch} fresh {patch} px crops "
+              f"per epoch ({args.lesion_crop_share:.0%} centred on lesions)")
+    else:
+        train_ds = training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
+                                    per_epoch=per_epoch, drop_remainder=multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
     prev = [(np.asarray(Image.open(val_imgs[i]).convert("RGB"), np.float32),
              np.asarray(Image.open(val_masks[i]))[..., None] / 255.0)
             for i in trainlog.pick_preview(val_imgs, val_masks, args.preview_patches)]
+    callbacks = [trainlog.EpochTimer()]
+    monitor = "val_loss"
+    val_images = args.data / "val_images.csv"
+    if args.val_aupr_every > 0 and has_rows(val_images):
+        from lesionseg.selection import ValImageScore
+
+        table = read_csv(val_images, ["image", "mask"], "run traintest_split.py first")
+        callbacks.append(ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs))
+        monitor = "val_aupr"
+    elif args.val_aupr_every > 0:
+        warn(f"{val_images} lists no validation images: the best epoch is chosen by validation loss")
 
     def on_epoch(epoch: int, logs: dict, wall: float) -> None:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        row = {"epoch": epoch, "loss": logs.get("loss"), "dice": logs.get("dice"), "val_loss": logs.get("val_loss"),
-               "val_dice": logs.get("val_dice"), "learning_rate": lr,
-               "wall_seconds": round(wall, 2)}
-        df = trainlog.append_history(folder, row)
+        df = trainlog.append_history(folder, logs | {"epoch": epoch, "learning_rate": lr,
+                                                     "wall_seconds": round(wall, 2)})
         trainlog.plot_loss(df, folder / "loss.png")
         if prev:
             trainlog.preview(model, np.stack([p[0] for p in prev]), np.stack([p[1] for p in prev]),
                              folder / "previews" / f"epoch_{epoch:03d}.png")
 
-    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, on_epoch)
-    callbacks = [saver]
+    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, on_epoch, monitor)
+    callbacks.append(saver)
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(folder / "tensorboard", write_graph=False))
     t0 = time.perf_counter()
@@ -151,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError(f"training stopped: {saver.bad_loss}; the last good checkpoint "
                             f"({folder / last if last else 'none yet'}) is kept. Lower --learning-rate or check "
                             "the patches, then run again to resume")
-    print(f"trained epochs {start + 1}..{args.epochs} in {time.perf_counter() - t0:.1f} s; best val loss "
-          f"{saver.state['best_val_loss']:.4f} at epoch {saver.state['best_epoch']}; model: {folder / ck.EXPORT}")
+    print(f"trained epochs {start + 1}..{args.epochs} in {time.perf_counter() - t0:.1f} s; best {monitor} "
+          f"{saver.state[f'best_{monitor}']:.4f} at epoch {saver.state['best_epoch']}; model: {folder / ck.EXPORT}")
     return 0
 
 

@@ -2,8 +2,11 @@
 against the same model stepping on one batch already in memory, in the same run, plus peak memory.
 
     .venv/bin/python bench/bench_train.py [--base-filters 16 --depth 7 --steps 4]
+    .venv/bin/python bench/bench_train.py --base-filters 8 --depth 6 --sampling crops --patch-size 256 \
+        --mixed-precision mixed_bfloat16
 Target: the pipeline keeps the model at least 95% busy (pipeline rate / in-memory rate >= 0.95).
-Patches come from a synthetic workspace made here (512 px, as the real ones).
+Patches come from a synthetic workspace made here (4288x2848 scaled like the images: 512 px patches
+by default; `--sampling crops` draws fresh crops from the whole images held in memory instead).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class StepTimer:
         return sum(self.times[warmup:]) / len(self.times[warmup:])
 
 
-def make_patches(root: Path) -> Path:
+def make_patches(root: Path, patch: int) -> Path:
     import extract_patches
     import gt_binary
     import make_demo_data
@@ -49,7 +52,8 @@ def make_patches(root: Path) -> Path:
 
     make_demo_data.main(["--out", str(root / "raw"), "--n-images", "6", "--size", "1424x944"])
     gt_binary.main(["--raw", str(root / "raw"), "--data", str(root / "ws")])
-    extract_patches.main(["--data", str(root / "ws"), "--neg-per-pos", "-1"])
+    extract_patches.main(["--data", str(root / "ws"), "--neg-per-pos", "-1", "--patch-size", str(patch),
+                          "--stride", str(patch // 2)])
     traintest_split.main(["--data", str(root / "ws"), "--val-fraction", "0"])
     return root / "ws"
 
@@ -61,6 +65,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--steps", type=int, default=4, help="timed steps (one more is run first as warm-up)")
     ap.add_argument("--mixed-precision", default="off", choices=["off", "mixed_bfloat16", "mixed_float16"])
+    ap.add_argument("--sampling", default="grid", choices=["grid", "crops"])
+    ap.add_argument("--patch-size", type=int, default=512)
     args = ap.parse_args()
 
     import keras
@@ -74,11 +80,19 @@ def main() -> None:
     keras.mixed_precision.set_dtype_policy("float32" if args.mixed_precision == "off" else args.mixed_precision)
     tf.config.experimental.enable_op_determinism()  # as train.py does
     with tempfile.TemporaryDirectory() as tmp:
-        ws = make_patches(Path(tmp))
+        ws = make_patches(Path(tmp), args.patch_size)
         imgs, masks = load_patch_table(ws / "train.csv", ws)
         steps = args.steps + 1
         per_epoch = steps * args.batch_size
-        pipe = training_dataset(imgs, masks, args.batch_size, 0, 0, 1, Augment(), per_epoch=per_epoch)
+        aug = Augment(True, 0.1, 0.02)
+        if args.sampling == "crops":
+            from lesionseg.crops import crop_dataset, load_bank
+            from lesionseg.prep import Prep
+
+            bank = load_bank(ws / "train.csv", ws, Prep())
+            pipe = crop_dataset(bank, args.patch_size, args.batch_size, 0, 0, 1, per_epoch, 0.5, aug)
+        else:
+            pipe = training_dataset(imgs, masks, args.batch_size, 0, 0, 1, aug, per_epoch=per_epoch)
         x, y = next(iter(pipe))
         memory = tf.data.Dataset.from_tensors((x, y)).repeat()
         rates = {}
@@ -94,7 +108,7 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
         print(f"model: {args.base_filters} filters x {args.depth} levels, {model.count_params():,} parameters, "
               f"precision {args.mixed_precision}; "
-              f"{len(imgs)} patches of 512 px; cpu cores {os.cpu_count()}")
+              f"{args.sampling}, {args.patch_size} px; cpu cores {os.cpu_count()}")
         verdict = "met" if busy >= 0.95 else "NOT met"
         print(f"pipeline keeps the model {100 * busy:.1f}% busy (target >= 95%): {verdict}")
         print(f"peak memory (RSS): {peak:.2f} GiB")

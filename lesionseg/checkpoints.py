@@ -21,7 +21,9 @@ EXPORT = "model.keras"
 BEST = "best.keras"
 # what a resumed run must share with the checkpoint: the model, and the data stream it was fed
 CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision", "seed", "batch_size",
-               "steps_per_epoch", "augment", "brightness_delta", "hue_delta")
+               "steps_per_epoch", "augment", "brightness_delta", "hue_delta", "loss", "sampling", "lesion_crop_share",
+               "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale", "mask_share", "preprocess")
+MONITORS = {"val_loss": min, "val_aupr": max}  # what picks the best epoch, and which way is better
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -55,8 +57,9 @@ def read_state(folder: Path) -> dict | None:
 def check_config(state: dict, config: dict, folder: Path) -> None:
     """Resuming with another model configuration would silently train something else: refuse."""
     old = state.get("config", {})
+    # a run made before a key existed was trained with that key's default
     diff = [f"{k}: checkpoint {old.get(k)!r}, now {config.get(k)!r}"
-            for k in CONFIG_KEYS if old.get(k) != config.get(k)]
+            for k in CONFIG_KEYS if k in old and old.get(k) != config.get(k)]
     if diff:
         raise PipelineError(f"{folder}: the checkpoint was trained with another configuration ({'; '.join(diff)}); "
                             "pass the same flags to resume, or --fresh to start over")
@@ -78,10 +81,13 @@ def set_aside(folder: Path) -> Path | None:
 class EpochCheckpoint(keras.callbacks.Callback):
     """After each finished epoch: checkpoint, prune, best model and export, then state.json last."""
 
-    def __init__(self, folder: Path, config: dict, keep_last: int, state: dict | None, on_epoch=None):
+    def __init__(self, folder: Path, config: dict, keep_last: int, state: dict | None, on_epoch=None,
+                 monitor: str = "val_loss"):
         super().__init__()
-        self.folder, self.config, self.keep_last = folder, config, keep_last
+        self.folder, self.config, self.keep_last, self.monitor = folder, config, keep_last, monitor
+        worst = math.inf if MONITORS[monitor] is min else -math.inf
         self.state = state or {"best_val_loss": math.inf, "best_epoch": None, "wall_seconds": 0.0}
+        self.state.setdefault(f"best_{monitor}", worst)
         self.on_epoch = on_epoch or (lambda epoch, logs, wall: None)
         self.bad_loss: str | None = None
 
@@ -107,11 +113,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
         wall = self.wall0 + time.perf_counter() - self.t0
         name = f"epoch_{epoch + 1:03d}.keras"
         save_model(self.model, self.folder / name)
-        val = float(logs.get("val_loss", logs.get("loss")))
-        if val < self.state["best_val_loss"]:
-            self.state.update(best_val_loss=val, best_epoch=epoch + 1)
-            save_model(self.model, self.folder / BEST)
-            save_model(self.model, self.folder / EXPORT)
+        val = logs.get(self.monitor, logs.get("loss") if self.monitor == "val_loss" else None)
+        if val is not None:
+            key = f"best_{self.monitor}"
+            if MONITORS[self.monitor](float(val), self.state[key]) != self.state[key]:
+                self.state.update({key: float(val), "best_epoch": epoch + 1})
+                save_model(self.model, self.folder / BEST)
+                save_model(self.model, self.folder / EXPORT)
         self.on_epoch(epoch + 1, logs, wall)
         self.state.update(epoch=epoch + 1, checkpoint=name, config=self.config, wall_seconds=wall)
         write_json(self.state, self.folder / STATE)

@@ -33,9 +33,9 @@ def load_truth(row, data: Path, image: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def run_set(table: pd.DataFrame, data: Path, model: keras.Model,
-            predict: Callable[[keras.Model, np.ndarray], np.ndarray], desc: str, lesion_overlap: float | None = None,
+            predict: Callable[[keras.Model, np.ndarray], np.ndarray], desc: str, lesions: LesionCounts | None = None,
             each: Callable[[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> SetCounts:
-    counts = SetCounts(lesions=LesionCounts(overlap=lesion_overlap) if lesion_overlap is not None else None)
+    counts = SetCounts(lesions=lesions)
     for row in tqdm(list(table.itertuples()), desc=desc, unit="img"):
         image = read_rgb(resolve(row.image, data))
         truth, fov = load_truth(row, data, image)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .errors import PipelineError
 from .imageio import read_binary_mask, read_rgb
+from .prep import Prep, prepare_image, prepare_mask
 from .tiling import crop, grid
 
 PATCH_COLUMNS = ["patch_image", "patch_mask", "source", "row", "col", "y", "x", "positive", "lesion_pixels", "padded"]
@@ -29,11 +30,12 @@ class PatchJob:
     patch: int
     stride: int
     min_lesion_pixels: int = 1
+    prep: Prep = Prep()  # working scale and preprocessing; the grid is laid in scaled pixels
 
 
 def label_patches(job: PatchJob) -> pd.DataFrame:
     """One row per grid patch with its lesion pixel count (no image decode)."""
-    mask = read_binary_mask(job.mask)
+    mask = prepare_mask(read_binary_mask(job.mask), job.prep)
     h, w = mask.shape
     rows = []
     for r, c, y, x in grid(h, w, job.patch, job.stride):
@@ -65,6 +67,7 @@ def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
     if image.shape[:2] != mask.shape:
         raise PipelineError(f"{job.image}: image is {image.shape[1]}x{image.shape[0]}, its mask {job.mask} "
                             f"{mask.shape[1]}x{mask.shape[0]}; run gt_binary.py again")
+    image, mask = prepare_image(image, job.prep), prepare_mask(mask, job.prep)
     for r, c, y, x in chosen[["row", "col", "y", "x"]].itertuples(index=False):
         name = patch_name(job.stem, r, c)
         # plain saves: the whole output folder is swapped in atomically by the caller

@@ -5,16 +5,42 @@ faithful: the training grid (512 / 256, edges snapped), patches predicted in bat
 fast: the network is fully convolutional, so it runs on large tiles (the whole image when it fits
   under `tile`), each with a `margin` of context on every side that is cropped off again; inputs
   are zero-padded to a multiple of 2**(depth-1). About 3.4x fewer pixels than the 512/256 grid.
+
+Either path runs at the model's working scale (`Prep`, stored with the model); the probabilities
+are resampled to the photograph's size. With `tta` the four flips of the image are predicted and
+their probabilities averaged.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
+from .model import build_unet, size_multiple
+from .prep import Prep, prepare_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
+
+MODES = ("fast", "faithful")
+PRECISIONS = ("float32", "bfloat16", "float16")
+FLIPS = ((False, False), (True, False), (False, True), (True, True))  # (left-right, up-down)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How whole images are predicted; evaluate.py stores it with the threshold it chose."""
+
+    mode: str = "fast"  # fast | faithful
+    precision: str = "float32"  # float32 | bfloat16 (CPU) | float16 (GPU)
+    patch_size: int = 512  # faithful: the grid, in working-scale pixels
+    stride: int = 256
+    batch_size: int = 8
+    gaussian: bool = False  # faithful: nnU-Net Gaussian weights
+    tile: int = 4352  # fast: largest tile side
+    margin: int = 128  # fast: context cropped off each tile
+    tta: bool = False  # average the four flips
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -68,13 +94,29 @@ def predict_fast(model: keras.Model, image: np.ndarray, multiple: int, tile: int
     return out
 
 
-def predict_image(model: keras.Model, image: np.ndarray, mode: str, depth: int, patch: int = 512, stride: int = 256,
-                  batch: int = 8, gaussian: bool = False, tile: int = 4352, margin: int = 128) -> np.ndarray:
-    if mode == "faithful":
-        return predict_faithful(model, image, patch, stride, batch, gaussian)
-    if mode == "fast":
-        return predict_fast(model, image, 2 ** (depth - 1), tile, margin)
-    raise ValueError(f"unknown inference mode {mode!r}")
+def predict_prepared(model: keras.Model, image: np.ndarray, inf: Inference) -> np.ndarray:
+    """Probabilities for an image already at the working scale (flips averaged with tta)."""
+    if inf.mode not in MODES:
+        raise ValueError(f"unknown inference mode {inf.mode!r}")
+    total = None
+    for lr, ud in FLIPS if inf.tta else FLIPS[:1]:
+        view = image[:, ::-1] if lr else image
+        view = view[::-1] if ud else view
+        view = np.ascontiguousarray(view)
+        if inf.mode == "faithful":
+            prob = predict_faithful(model, view, inf.patch_size, inf.stride, inf.batch_size, inf.gaussian)
+        else:
+            prob = predict_fast(model, view, size_multiple(model_depth(model)), inf.tile, inf.margin)
+        prob = prob[::-1] if ud else prob
+        prob = prob[:, ::-1] if lr else prob
+        total = prob if total is None else total + prob
+    return (total / (4 if inf.tta else 1)).astype(np.float32)
+
+
+def predict_image(model: keras.Model, image: np.ndarray, inf: Inference, prep: Prep) -> np.ndarray:
+    """Probabilities at the photograph's own size for an HxWx3 uint8 photograph."""
+    prob = predict_prepared(model, prepare_image(image, prep), inf)
+    return to_original(prob, *image.shape[:2])
 
 
 def model_depth(model: keras.Model) -> int:
@@ -86,8 +128,6 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     """The same U-Net computing in bfloat16 (CPU) or float16 (GPU); logits stay float32."""
     if precision == "float32":
         return model
-    from .model import build_unet
-
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(f"mixed_{precision}")
     try:

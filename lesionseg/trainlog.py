@@ -3,6 +3,7 @@ paper's Fig. 4) and previews of predictions on fixed validation patches."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import keras
@@ -17,7 +18,26 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 HISTORY = "history.csv"
-COLUMNS = ["epoch", "loss", "dice", "val_loss", "val_dice", "learning_rate", "wall_seconds"]
+COLUMNS = ["epoch", "loss", "dice", "val_loss", "val_dice", "val_aupr", "learning_rate", "wall_seconds",
+           "val_seconds", "aupr_seconds"]
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Where an epoch's time goes: seconds of the validation-patch pass (`val_seconds`) in the logs;
+    the whole-image scoring adds its own (`aupr_seconds`)."""
+
+    def on_test_begin(self, logs=None):
+        self.t = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self.val = time.perf_counter() - self.t
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.val = 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_seconds"] = round(self.val, 2)
 
 
 def truncate_history(folder: Path, epochs_done: int) -> None:
@@ -30,23 +50,36 @@ def truncate_history(folder: Path, epochs_done: int) -> None:
 
 def append_history(folder: Path, row: dict) -> pd.DataFrame:
     path = folder / HISTORY
-    df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
-    df = pd.concat([df[df.epoch < row["epoch"]], pd.DataFrame([row])[COLUMNS]], ignore_index=True)
+    df = pd.read_csv(path).reindex(columns=COLUMNS) if path.is_file() else pd.DataFrame(columns=COLUMNS)
+    row = {c: row.get(c) for c in COLUMNS}
+    df = pd.concat([df[df.epoch < row["epoch"]], pd.DataFrame([row])], ignore_index=True)[COLUMNS]
     write_csv(df, path)
     return df
 
 
 def plot_loss(df: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4))
+    """Loss against training time (the paper's Fig. 4); beside it the whole-image validation AUPR
+    when the run scores it."""
+    aupr = df.val_aupr.notna().any() if "val_aupr" in df else False
+    fig, axes = plt.subplots(1, 2 if aupr else 1, figsize=(12 if aupr else 7, 4), squeeze=False)
+    ax = axes[0, 0]
     hours = df.wall_seconds / 3600
     ax.plot(hours, df.loss, marker="o", ms=3, label="training loss")
     if df.val_loss.notna().any():
         ax.plot(hours, df.val_loss, marker="o", ms=3, label="validation loss")
     ax.set_xlabel("training time (hours)")
-    ax.set_ylabel("weighted BCE")
+    ax.set_ylabel("loss")
     ax.set_title("Loss against training time")
     ax.grid(alpha=0.3)
     ax.legend()
+    if aupr:
+        ok = df.val_aupr.notna()
+        axes[0, 1].plot(hours[ok], df.val_aupr[ok], marker="o", ms=3, color="crimson")
+        axes[0, 1].set_xlabel("training time (hours)")
+        axes[0, 1].set_ylabel("AUPR")
+        axes[0, 1].set_ylim(0, 1)
+        axes[0, 1].set_title("Whole validation images: AUPR")
+        axes[0, 1].grid(alpha=0.3)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -88,3 +88,55 @@ def test_missing_model_or_input_is_named(tmp_path, trained):
     res = subprocess.run([sys.executable, "infer.py", "--checkpoints", str(trained), str(tmp_path / "x.jpg")],
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and "x.jpg: no such file or folder" in res.stderr
+
+
+def test_a_half_scale_model_is_scored_and_applied_at_the_original_size(tiny_ws, tmp_path):
+    import shutil
+
+    import extract_patches
+    import traintest_split
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws, ignore=shutil.ignore_patterns("patches"))
+    extract_patches.main(["--data", str(ws), "--scale", "0.5", "--patch-size", "32", "--stride", "16",
+                          "--preprocess", "clahe", "--workers", "1"])
+    traintest_split.main(["--data", str(ws), "--test-fraction", "0.2", "--val-fraction", "0.25"])
+    ck = tmp_path / "ck"
+    train.main(["--data", str(ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
+                "--batch-size", "4", "--epochs", "2", "--steps-per-epoch", "5", "--sampling", "crops",
+                "--workers", "1", "--no-tensorboard"])
+    assert json.loads((ck / "prep.json").read_text()) == {"scale": 0.5, "mask_share": 0.5, "preprocess": "clahe"}
+    res = tmp_path / "res"
+    evaluate.main(["--data", str(ws), "--checkpoints", str(ck), "--results", str(res), "--tta", "--overlays", "0"])
+    stored = json.loads((ck / "threshold.json").read_text())
+    assert stored["prep"]["scale"] == 0.5 and stored["inference"]["tta"] is True
+    stems = read_csv(ws / "test.csv", ["stem"], "").stem
+    prob = Image.open(res / "probabilities" / f"{stems.iloc[0]}.png")
+    assert prob.size == (320, 224)  # the original size, though the network ran at 160x112
+    frame = json.loads((res / "metrics.json").read_text())["test"]["whole_frame"]
+    lesion = sum(int((np.asarray(Image.open(ws / "masks" / f"{s}.png")) > 0).sum()) for s in stems)
+    assert frame["tp"] + frame["fn"] == lesion  # counted against the original masks
+    out = tmp_path / "out"
+    src = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
+    assert infer.main(["--checkpoints", str(ck), "--out", str(out), str(src)]) == 0
+    assert Image.open(out / f"{src.stem}_prob.png").size == (320, 224)
+
+
+def test_infer_applies_the_settings_the_threshold_was_chosen_under(tiny_ws, trained, tmp_path, capsys):
+    from lesionseg.imageio import resolve
+
+    res = tmp_path / "res"
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(trained), "--results", str(res), "--mode",
+                   "faithful", "--patch-size", "64", "--stride", "32", "--tta", "--overlays", "0"])
+    row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
+    out = tmp_path / "out"
+    assert infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))]) == 0
+    # byte for byte: mode, patch grid and TTA came from threshold.json, not from infer.py's defaults
+    assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
+    capsys.readouterr()
+    infer.main(["--checkpoints", str(trained), "--out", str(tmp_path / "o2"), "--no-tta",
+                str(resolve(row.image, tiny_ws))])
+    assert "chosen under other settings (tta)" in capsys.readouterr().err
+    (trained / "threshold.json").write_text("{broken")
+    with pytest.raises(PipelineError, match=r"threshold\.json: unreadable .*run evaluate\.py again"):
+        infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))])

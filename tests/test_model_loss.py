@@ -56,3 +56,56 @@ def test_model_takes_any_multiple_of_2_to_depth_minus_1(shape):
     model = build_unet(base_filters=2, depth=4)
     out = model(np.zeros((1, *shape, 3), np.float32))
     assert tuple(out.shape) == (1, *shape, 1) and out.dtype == "float32"
+
+
+def test_wbce_dice_matches_numpy_over_the_batch():
+    from lesionseg.losses import make_loss
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((4, 12, 12, 1)) > 0.9).astype(np.float32)
+    y[1] = 0  # a patch without lesion: Dice is over the batch, so it adds no 0/0
+    x = rng.normal(0, 2, y.shape).astype(np.float32)
+    p = 1 / (1 + np.exp(-x.astype(np.float64)))
+    dice_loss = 1 - (2 * (p * y).sum() + 1) / (p.sum() + y.sum() + 1)
+    loss = make_loss("wbce_dice", 3.0)
+    got = keras.ops.convert_to_numpy(loss.call(y, x))
+    np.testing.assert_allclose(got, numpy_weighted_bce(y, x, 3.0) + dice_loss, rtol=1e-5)
+    assert float(keras.ops.convert_to_numpy(loss(y, x))) == pytest.approx(float(got.mean()), rel=1e-5)
+    assert isinstance(make_loss("wbce", 3.0), WeightedBCE) and make_loss("wbce", 3.0).dice_weight == 0
+    with pytest.raises(ValueError, match="unknown loss"):
+        make_loss("focal", 3.0)
+
+
+def test_cosine_schedule_warms_up_linearly_then_decays_to_zero():
+    import argparse
+
+    from train import learning_rate
+
+    args = argparse.Namespace(lr_schedule="cosine", learning_rate=1e-3, epochs=4, warmup_steps=10)
+    sched = learning_rate(args, 25)  # 100 steps in all
+    lr = [float(keras.ops.convert_to_numpy(sched(s))) for s in (0, 5, 10, 55, 100)]
+    assert lr[0] == 0 and lr[1] == pytest.approx(5e-4) and lr[2] == pytest.approx(1e-3)
+    assert lr[3] == pytest.approx(5e-4, rel=1e-3) and lr[4] == pytest.approx(0, abs=1e-9)
+    args.lr_schedule = "constant"
+    assert learning_rate(args, 25) == 1e-3
+
+
+def test_tta_averages_the_four_flips():
+    from lesionseg.predict import Inference, predict_fast, predict_prepared
+
+    keras.utils.set_random_seed(0)
+    model = build_unet(base_filters=2, depth=3, l2=0.0)
+    image = np.random.default_rng(0).integers(0, 255, (40, 56, 3)).astype(np.uint8)
+    views = []
+    for lr in (False, True):
+        for ud in (False, True):
+            v = image[:, ::-1] if lr else image
+            v = v[::-1] if ud else v
+            p = predict_fast(model, np.ascontiguousarray(v), 4, 4352, 8)
+            p = p[::-1] if ud else p
+            views.append(p[:, ::-1] if lr else p)
+    got = predict_prepared(model, image, Inference(tta=True, margin=8))
+    np.testing.assert_allclose(got, np.mean(views, axis=0), atol=1e-6)
+    plain = predict_prepared(model, image, Inference(margin=8))
+    np.testing.assert_allclose(plain, views[0], atol=1e-6)
+    assert np.abs(got - plain).max() > 1e-4  # an untrained net is not flip-invariant: TTA changed something

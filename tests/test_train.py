@@ -122,3 +122,52 @@ def test_two_logical_cpus_train_with_mirrored_strategy(tiny_ws, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "devices ['/device:CPU:0', '/device:CPU:1']" in res.stdout
     assert np.isfinite(pd.read_csv(tmp_path / "ck" / "history.csv").loss).all()
+
+
+RECIPE = ["--sampling", "crops", "--lesion-crop-share", "0.6", "--loss", "wbce_dice", "--lr-schedule", "cosine",
+          "--warmup-steps", "3", "--steps-per-epoch", "4", "--val-aupr-every", "2", "--workers", "1"]
+
+
+@pytest.mark.slow
+def test_recipe_run_resumes_after_sigkill_with_the_same_weights(tiny_ws, tmp_path):
+    """Fresh crops, Dice loss, cosine schedule and whole-image selection keep the guarantee."""
+    ref = tmp_path / "ref"
+    subprocess.run(cmd(tiny_ws, ref, "--epochs", "4", *RECIPE), check=True, capture_output=True)
+    ck = tmp_path / "killed"
+    proc = subprocess.Popen(cmd(tiny_ws, ck, "--epochs", "4", *RECIPE), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        state = ck / "state.json"
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= 2:
+            time.sleep(0.3)
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = subprocess.run(cmd(tiny_ws, ck, "--epochs", "4", *RECIPE), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for a, b in zip(weights(ref / "epoch_004.keras"), weights(ck / "epoch_004.keras"), strict=True):
+        np.testing.assert_array_equal(a, b)
+    hist = pd.read_csv(ref / "history.csv")
+    # whole validation images scored on epochs 2 and 4 only; the exported model is the best of them
+    assert hist.val_aupr.notna().tolist() == [False, True, False, True]
+    state = json.loads((ref / "state.json").read_text())
+    assert state["best_epoch"] == int(hist.epoch[hist.val_aupr.idxmax()])
+    assert state["best_val_aupr"] == pytest.approx(hist.val_aupr.max())
+    lr = hist.learning_rate.tolist()
+    assert lr[0] > lr[1] > lr[2] > lr[3] == pytest.approx(0, abs=1e-9)  # cosine decay to zero at the end
+    assert (hist.val_seconds > 0).all() and hist.aupr_seconds.notna().sum() == 2
+    assert json.loads((ref / "prep.json").read_text())["scale"] == 1.0
+
+
+def test_recipe_changes_are_refused_on_resume_and_bf16_trains(tiny_ws, tmp_path):
+    ck = tmp_path / "ck"
+    train.main(args(tiny_ws, ck, "--epochs", "1", *RECIPE))
+    with pytest.raises(PipelineError, match=r"loss: checkpoint 'wbce_dice', now 'wbce'"):
+        train.main(args(tiny_ws, ck, "--epochs", "2", *RECIPE, "--loss", "wbce"))
+    with pytest.raises(PipelineError, match=r"schedule_epochs: checkpoint 1, now 2"):
+        train.main(args(tiny_ws, ck, "--epochs", "2", *RECIPE))  # a cosine run cannot be stretched
+    bf = tmp_path / "bf16"
+    train.main(args(tiny_ws, bf, "--epochs", "1", *RECIPE, "--mixed-precision", "mixed_bfloat16"))
+    assert np.isfinite(pd.read_csv(bf / "history.csv").loss).all()

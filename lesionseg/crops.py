@@ -1,0 +1,132 @@
+"""Training crops drawn fresh every epoch from whole training images decoded once and held in memory.
+
+The paper's fixed grid shows the network the same few thousand patches again and again; here every
+epoch draws new windows: a share `lesion_share` centred (with jitter) on a lesion pixel drawn
+uniformly over all lesion pixels of the training set, the rest centred on a point drawn uniformly
+inside the field of view. The draw of epoch e is a pure function of (seed, e), and augmentation is
+seeded per element as in the patch pipeline, so a killed and resumed run sees the same batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .errors import PipelineError
+from .fov import fov_from_image
+from .imageio import read_binary_mask, read_csv, read_rgb, resolve
+from .parallel import pmap
+from .pipeline import AUTOTUNE, Augment, augment
+from .prep import Prep, prepare_image, prepare_mask
+
+JITTER = 0.25  # lesion crops: the lesion pixel lands within +-JITTER * size of the crop centre
+
+
+@dataclass
+class ImageBank:
+    """Prepared training images, their masks, and what the sampler draws from."""
+
+    images: list[np.ndarray]  # HxWx3 uint8 at the working scale
+    masks: list[np.ndarray]  # HxW uint8 0/1
+    fovs: list[np.ndarray]  # HxW bool
+    lesion_pixels: np.ndarray  # (n, 3) int32: image, y, x of every lesion pixel
+
+    @property
+    def fov_area(self) -> np.ndarray:
+        return np.array([f.sum() for f in self.fovs], np.float64)
+
+
+def _load_one(row: tuple[Path, Path], prep: Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    image = prepare_image(read_rgb(row[0]), prep)
+    mask = prepare_mask(read_binary_mask(row[1]), prep)
+    if image.shape[:2] != mask.shape:
+        raise PipelineError(f"{row[0]}: image and mask {row[1]} differ in size; run gt_binary.py again")
+    return image, mask.astype(np.uint8), fov_from_image(image)
+
+
+def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> ImageBank:
+    """The whole images behind the training patches (the `source` column), prepared once."""
+    sources = sorted(set(read_csv(train_csv, ["source"], "run traintest_split.py first").source))
+    manifest = read_csv(data / "manifest.csv", ["stem", "image", "mask"], "run gt_binary.py first").set_index("stem")
+    unknown = [s for s in sources if s not in manifest.index]
+    if unknown:
+        raise PipelineError(f"{train_csv}: source {unknown[0]!r} is not in {data / 'manifest.csv'}; "
+                            "run extract_patches.py and traintest_split.py again")
+    rows = [(resolve(manifest.at[s, "image"], data), resolve(manifest.at[s, "mask"], data)) for s in sources]
+    loaded = pmap(partial(_load_one, prep=prep), rows, workers, "load images")
+    images, masks, fovs = (list(x) for x in zip(*loaded, strict=True))
+    lesion = [np.column_stack([np.full(len(ys), i), ys, xs]) for i, m in enumerate(masks)
+              for ys, xs in [np.nonzero(m)]]
+    return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32))
+
+
+def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, lesion_share: float) -> np.ndarray:
+    """(count, 3) int64 rows (image, y0, x0) of the crops of one epoch: a function of (seed, epoch)."""
+    rng = np.random.default_rng([seed, epoch, 2718])
+    area = bank.fov_area
+    if area.sum() == 0:
+        area = np.ones(len(bank.images))
+    out = np.zeros((count, 3), np.int64)
+    lesion = rng.random(count) < lesion_share
+    if len(bank.lesion_pixels) == 0:
+        lesion[:] = False
+    for k in range(count):
+        if lesion[k]:
+            i, y, x = bank.lesion_pixels[rng.integers(len(bank.lesion_pixels))]
+            y, x = (int(v + rng.uniform(-JITTER, JITTER) * size) for v in (y, x))
+        else:
+            i = int(rng.choice(len(area), p=area / area.sum()))
+            fov = bank.fovs[i]
+            h, w = fov.shape
+            for _ in range(100):  # rejection sampling: uniform inside the field of view
+                y, x = int(rng.integers(h)), int(rng.integers(w))
+                if fov[y, x] or not fov.any():
+                    break
+        h, w = bank.masks[i].shape
+        out[k] = i, np.clip(y - size // 2, 0, max(0, h - size)), np.clip(x - size // 2, 0, max(0, w - size))
+    return out
+
+
+def _cut(arr: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
+    part = arr[y : y + size, x : x + size]
+    if part.shape[:2] == (size, size):
+        return part
+    pad = ((0, size - part.shape[0]), (0, size - part.shape[1])) + ((0, 0),) * (arr.ndim - 2)
+    return np.pad(part, pad)
+
+
+def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch: int, epochs: int,
+                 per_epoch: int, lesion_share: float, cfg: Augment | None) -> tf.data.Dataset:
+    """Batches of fresh crops for epochs start_epoch..epochs-1; `per_epoch` must be a multiple of batch."""
+    plans = [crop_plan(bank, size, per_epoch, seed, e, lesion_share) for e in range(start_epoch, epochs)]
+    epoch_col = np.repeat(np.arange(start_epoch, epochs), per_epoch)
+    pos_col = np.tile(np.arange(per_epoch), epochs - start_epoch)
+    table = np.column_stack([epoch_col, pos_col, np.concatenate(plans)]).astype(np.int64)
+
+    def cut(row):
+        i, y, x = (int(v) for v in row[2:])
+        return _cut(bank.images[i], y, x, size).astype(np.float32), _cut(bank.masks[i], y, x, size)[..., None]
+
+    def load(row):
+        image, mask = tf.numpy_function(cut, [row], [tf.float32, tf.uint8], stateful=False)
+        image = tf.ensure_shape(image, (size, size, 3))
+        mask = tf.cast(tf.ensure_shape(mask, (size, size, 1)), tf.float32)
+        if cfg is not None:
+            element_seed = tf.stack([tf.constant(seed, tf.int64), row[0] * per_epoch + row[1]])
+            image, mask = augment(image, mask, element_seed, cfg)
+        return image, mask
+
+    ds = tf.data.Dataset.from_tensor_slices(table)
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch).prefetch(AUTOTUNE)
+
+
+def lesion_share_of(bank: ImageBank) -> float:
+    """Lesion pixel share of the whole training images (what uniform crops would see)."""
+    return float(sum(m.sum() for m in bank.masks) / sum(m.size for m in bank.masks))
+
+

@@ -1,0 +1,98 @@
+"""What happens to a photograph before the network sees it: the working scale and the optional
+contrast equalisation. One function for training, evaluation and inference, and one small settings
+object stored beside the patches and beside the model, so no stage can silently use another.
+
+Scale: images are resampled with an area filter (each output pixel the mean of the source pixels it
+covers); masks mark lesion where at least `mask_share` of the covered source pixels are lesion (0.5
+keeps the lesion area unbiased). Predictions made at the working scale are resampled bilinearly
+back to the original size, so every figure is still computed against the original masks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import PipelineError
+
+PREPROCESS_CHOICES = ("none", "clahe")
+PREP_FILE = "prep.json"
+CLAHE_CLIP = 2.0
+CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does not depend on the scale
+
+
+@dataclass(frozen=True)
+class Prep:
+    scale: float = 1.0  # working scale: 0.5 halves both sides
+    mask_share: float = 0.5  # share of covered source pixels that must be lesion (scale < 1)
+    preprocess: str = "none"  # none (the paper) | clahe
+
+    def __post_init__(self):
+        if not 0 < self.scale <= 4:
+            raise PipelineError(f"scale must be in (0, 4], got {self.scale}")
+        if not 0 < self.mask_share <= 1:
+            raise PipelineError(f"mask share must be in (0, 1], got {self.mask_share}")
+        if self.preprocess not in PREPROCESS_CHOICES:
+            choices = ", ".join(PREPROCESS_CHOICES)
+            raise PipelineError(f"unknown preprocessing {self.preprocess!r}; use one of {choices}")
+
+    def scaled_size(self, height: int, width: int) -> tuple[int, int]:
+        return max(1, round(height * self.scale)), max(1, round(width * self.scale))
+
+    def write(self, path: Path) -> None:
+        from .imageio import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+
+    @classmethod
+    def read(cls, path: Path, missing_ok: bool = True) -> Prep:
+        """The stored settings; a folder made before they existed means the paper's (scale 1, none)."""
+        if not path.is_file():
+            if missing_ok:
+                return cls()
+            raise PipelineError(f"{path}: not found; run extract_patches.py again")
+        try:
+            raw = json.loads(path.read_text())
+            return cls(**{f.name: type(getattr(cls(), f.name))(raw[f.name]) for f in fields(cls) if f.name in raw})
+        except (json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise PipelineError(f"{path}: unreadable settings ({exc}); run the stage that wrote it again") from None
+
+
+def clahe(rgb: np.ndarray) -> np.ndarray:
+    """Contrast-limited adaptive equalisation of the lightness channel (CIELAB); colour kept."""
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(CLAHE_CLIP, (CLAHE_TILES, CLAHE_TILES)).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def _resize(arr: np.ndarray, height: int, width: int, shrink: bool) -> np.ndarray:
+    return cv2.resize(arr, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def prepare_image(rgb: np.ndarray, prep: Prep) -> np.ndarray:
+    """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale."""
+    if prep.scale != 1:
+        rgb = _resize(rgb, *prep.scaled_size(*rgb.shape[:2]), shrink=prep.scale < 1)
+    if prep.preprocess == "clahe":
+        rgb = clahe(rgb)
+    return rgb
+
+
+def prepare_mask(mask: np.ndarray, prep: Prep) -> np.ndarray:
+    """Bool HxW lesion mask -> bool mask at the working scale."""
+    if prep.scale == 1:
+        return mask.astype(bool)
+    share = _resize(mask.astype(np.float32), *prep.scaled_size(*mask.shape), shrink=prep.scale < 1)
+    return share >= prep.mask_share - 1e-6
+
+
+def to_original(prob: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Probabilities at the working scale -> the original size (bilinear), float32 in [0, 1]."""
+    if prob.shape == (height, width):
+        return prob
+    return np.clip(_resize(prob.astype(np.float32), height, width, shrink=False), 0.0, 1.0)

@@ -1,0 +1,51 @@
+"""Can model, loss and input scaling fit real exudates at all? A small U-Net must overfit a handful
+of real IDRiD exudate patches (hard Dice > 0.9) within a few hundred steps; if it cannot, no recipe
+will help and there is a bug to find first. Skipped when ../shared/data is absent."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import SHARED_DATA
+
+from lesionseg.imageio import read_gray, read_rgb
+from lesionseg.losses import make_loss
+from lesionseg.masks import binarize
+from lesionseg.model import build_unet
+
+IDRID = SHARED_DATA / "IDRiD" / "A. Segmentation"
+IMAGES = IDRID / "1. Original Images" / "a. Training Set"
+EX = IDRID / "2. All Segmentation Groundtruths" / "a. Training Set" / "3. Hard Exudates"
+pytestmark = [pytest.mark.skipif(not IDRID.is_dir(), reason="real IDRiD data not present"), pytest.mark.slow]
+PATCH = 128
+
+
+def exudate_patches(stems: list[str], per_image: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `per_image` 128 px crops richest in exudate of each image (full resolution)."""
+    xs, ys = [], []
+    for stem in stems:
+        image = read_rgb(IMAGES / f"{stem}.jpg")
+        mask = binarize(read_gray(EX / f"{stem}_EX.tif")) > 0
+        h, w = mask.shape
+        cells = [(y, x) for y in range(0, h - PATCH + 1, PATCH) for x in range(0, w - PATCH + 1, PATCH)]
+        cells.sort(key=lambda c: -int(mask[c[0] : c[0] + PATCH, c[1] : c[1] + PATCH].sum()))
+        for y, x in cells[:per_image]:
+            xs.append(image[y : y + PATCH, x : x + PATCH])
+            ys.append(mask[y : y + PATCH, x : x + PATCH])
+    return np.stack(xs).astype(np.float32), np.stack(ys)[..., None].astype(np.float32)
+
+
+def hard_dice(truth: np.ndarray, prob: np.ndarray) -> float:
+    pred = prob >= 0.5
+    return float(2 * (pred & truth).sum() / (pred.sum() + truth.sum()))
+
+
+@pytest.mark.parametrize("loss", ["wbce", "wbce_dice"])
+def test_small_unet_overfits_real_exudate_patches(loss):
+    keras.utils.set_random_seed(0)
+    x, y = exudate_patches(["IDRiD_03", "IDRiD_09"], 4)
+    assert y.mean() > 0.02  # the crops really hold exudates
+    model = build_unet(base_filters=8, depth=5, l2=0.0)
+    model.compile(keras.optimizers.Adam(3e-3), make_loss(loss, 3.0))
+    model.fit(x, y, batch_size=8, epochs=300, verbose=0)
+    prob = 1 / (1 + np.exp(-model.predict(x, verbose=0)))
+    assert hard_dice(y > 0.5, prob) > 0.9

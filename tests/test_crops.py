@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from lesionseg.crops import ImageBank, crop_dataset, crop_plan
+from lesionseg.pipeline import Augment
+
+
+def bank(n: int = 3, size: int = 96) -> ImageBank:
+    rng = np.random.default_rng(0)
+    images, masks, fovs = [], [], []
+    yy, xx = np.mgrid[0:size, 0:size]
+    for i in range(n):
+        images.append(rng.integers(0, 255, (size, size + 16 * i, 3)).astype(np.uint8))
+        m = np.zeros((size, size + 16 * i), np.uint8)
+        m[10 + 20 * i : 14 + 20 * i, 70:74] = 1  # one small lesion per image
+        masks.append(m)
+        f = np.zeros_like(m, bool)
+        f[:, : size // 2] = True  # the field of view is the left half
+        fovs.append(f)
+    lesion = [np.column_stack([np.full(len(ys), i), ys, xs]) for i, m in enumerate(masks) for ys, xs in [np.nonzero(m)]]
+    return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32))
+
+
+def test_crop_plan_is_a_function_of_seed_and_epoch():
+    b = bank()
+    a0, a1 = crop_plan(b, 32, 50, 7, 0, 0.5), crop_plan(b, 32, 50, 7, 1, 0.5)
+    np.testing.assert_array_equal(a0, crop_plan(b, 32, 50, 7, 0, 0.5))
+    assert not np.array_equal(a0, a1) and not np.array_equal(a0, crop_plan(b, 32, 50, 8, 0, 0.5))
+    for i, y, x in a0:  # every window lies inside its image
+        h, w = b.masks[i].shape
+        assert 0 <= y <= h - 32 and 0 <= x <= w - 32
+
+
+def test_lesion_share_controls_what_the_crops_hold():
+    b = bank()
+    size = 32
+    on_lesion = crop_plan(b, size, 200, 1, 0, 1.0)
+    assert all(b.masks[i][y : y + size, x : x + size].any() for i, y, x in on_lesion)
+    uniform = crop_plan(b, size, 400, 1, 0, 0.0)
+    centres_x = uniform[:, 2] + size // 2
+    # centres drawn inside the field of view (left half), pushed inwards only by the image border
+    assert (centres_x <= 48).all()
+    assert np.mean([b.masks[i][y : y + size, x : x + size].any() for i, y, x in uniform]) < 0.2
+
+
+def test_crop_dataset_resumes_where_it_stopped_and_keeps_pairs_aligned():
+    b = bank()
+    b.images = [np.repeat((m * 255)[..., None], 3, axis=2).astype(np.uint8) for m in b.masks]  # image = mask
+    full = list(crop_dataset(b, 32, 4, 3, 0, 3, 8, 0.7, Augment(True, 0.0, 0.0)))
+    later = list(crop_dataset(b, 32, 4, 3, 2, 3, 8, 0.7, Augment(True, 0.0, 0.0)))
+    assert len(full) == 6 and len(later) == 2
+    for (xa, ya), (xb, yb) in zip(full[4:], later, strict=True):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
+    for x, y in full:  # flips applied to image and mask alike
+        np.testing.assert_array_equal(x.numpy()[..., :1] > 127, y.numpy() > 0.5)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_images_without_lesions_still_give_crops(share):
+    b = bank()
+    empty = ImageBank(b.images, [np.zeros_like(m) for m in b.masks], b.fovs, np.zeros((0, 3), np.int32))
+    plan = crop_plan(empty, 32, 20, 0, 0, share)
+    assert plan.shape == (20, 3)

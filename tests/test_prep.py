@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import extract_patches
+from lesionseg.errors import PipelineError
+from lesionseg.prep import Prep, clahe, prepare_image, prepare_mask, to_original
+
+
+def test_area_filter_averages_each_block_and_mask_share_decides_lesion():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (8, 12, 3)).astype(np.uint8)
+    half = prepare_image(image, Prep(0.5))
+    assert half.shape == (4, 6, 3)
+    block_mean = image.reshape(4, 2, 6, 2, 3).astype(np.float64).mean(axis=(1, 3))
+    assert np.abs(half - block_mean).max() <= 1  # area filter: the mean of the 2x2 source pixels
+    mask = np.zeros((4, 4), bool)
+    mask[0, 0] = True  # one of four source pixels: 25% lesion
+    mask[2:4, 2] = True  # two of four: 50%
+    assert prepare_mask(mask, Prep(0.5, mask_share=0.5)).tolist() == [[False, False], [False, True]]
+    assert prepare_mask(mask, Prep(0.5, mask_share=0.25)).tolist() == [[True, False], [False, True]]
+    assert prepare_mask(mask, Prep(1.0)) is not mask and (prepare_mask(mask, Prep(1.0)) == mask).all()
+
+
+def test_probabilities_go_back_to_the_original_size():
+    prob = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
+    full = to_original(prob, 5, 7)
+    assert full.shape == (5, 7) and full.dtype == np.float32 and 0 <= full.min() and full.max() <= 1
+    assert to_original(prob, 2, 2) is prob
+
+
+def test_clahe_raises_local_contrast_and_keeps_the_colour():
+    rng = np.random.default_rng(0)
+    faint = rng.integers(0, 12, (128, 128))  # a dull retina: red channel within 12 grey levels
+    red = np.stack([120 + faint, 60 + 0 * faint, 30 + 0 * faint], axis=2).astype(np.uint8)
+    out = clahe(red)
+    assert out.shape == red.shape and out.dtype == np.uint8
+    assert out[..., 0].std() > 1.5 * red[..., 0].std()  # the faint detail is stretched
+    assert (out[..., 0] > out[..., 2]).all()  # still a red image
+    np.testing.assert_array_equal(prepare_image(red, Prep(preprocess="clahe")), out)
+
+
+def test_settings_round_trip_and_bad_values(tmp_path):
+    p = Prep(0.5, 0.25, "clahe")
+    p.write(tmp_path / "prep.json")
+    assert Prep.read(tmp_path / "prep.json") == p
+    assert Prep.read(tmp_path / "absent.json") == Prep()  # folders made before the settings existed
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(PipelineError, match=r"bad\.json: unreadable settings"):
+        Prep.read(tmp_path / "bad.json")
+    with pytest.raises(PipelineError, match="scale must be in"):
+        Prep(0.0)
+    with pytest.raises(PipelineError, match="unknown preprocessing 'gamma'"):
+        Prep(preprocess="gamma")
+
+
+def test_extract_patches_lays_the_grid_in_scaled_pixels(tiny_ws, tmp_path):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws, ignore=shutil.ignore_patterns("patches"))
+    extract_patches.main(["--data", str(ws), "--scale", "0.5", "--patch-size", "64", "--stride", "32",
+                          "--preprocess", "clahe", "--workers", "1", "--neg-per-pos", "-1"])
+    assert json.loads((ws / "patches" / "prep.json").read_text()) == {"scale": 0.5, "mask_share": 0.5,
+                                                                      "preprocess": "clahe"}
+    table = pd.read_csv(ws / "patches" / "patches.csv")
+    one = table[table.source == table.source.iloc[0]]
+    # tiny_ws images are 320x224: 160x112 at scale 0.5, so x in {0, 32, 64, 96}, y in {0, 32, 48}
+    assert sorted(set(one.x)) == [0, 32, 64, 96] and sorted(set(one.y)) == [0, 32, 48]
+    first = table.iloc[0]
+    assert Image.open(ws / first.patch_image).size == (64, 64)
+    mask = np.asarray(Image.open(ws / first.patch_mask)) > 0
+    assert mask.sum() == first.lesion_pixels
