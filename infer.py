@@ -19,6 +19,7 @@ from lesionseg.cli import constants_parser, given_dests  # noqa: E402
 from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
 
 CHECKPOINTS = Path("checkpoints")
+SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
 OUT = Path("results/infer")
 THRESHOLD = None  # None: checkpoints/threshold.json (from evaluate.py), else 0.5 with a warning
 MODE = "fast"
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predict import Inference, predict_image, with_precision
     from lesionseg.prep import PREP_FILE, Prep
 
+    if not (args.checkpoints / "model.keras").is_file() and (args.shipped / "model.keras").is_file():
+        print(f"no model in {args.checkpoints}/: using the shipped model {args.shipped} "
+              f"(see {args.shipped / 'MODEL_CARD.md'})")
+        args.checkpoints = args.shipped
     trained = load_trained(args.checkpoints)  # a missing model is said first
     files = expand(args.inputs)
     stored = stored_threshold(args.checkpoints)

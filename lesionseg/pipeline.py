@@ -3,7 +3,8 @@ stateless augmentation seeded per element, so a resumed run sees exactly the bat
 
 Augmentation as the paper, with its code's bugs fixed: both flips apply to image and mask alike
 (the paper's second flip discarded the first), and brightness / hue act on [0, 1]-scaled pixels and
-are clipped (the paper applied them to 0..255 floats, where a 0.7 brightness delta does nothing).
+are clipped (the paper applied them to 0..255 floats, where a 0.7 brightness delta does almost
+nothing; its hue shift, which does not depend on the value scale, was fully active).
 """
 
 from __future__ import annotations

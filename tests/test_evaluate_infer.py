@@ -140,3 +140,33 @@ def test_infer_applies_the_settings_the_threshold_was_chosen_under(tiny_ws, trai
     (trained / "threshold.json").write_text("{broken")
     with pytest.raises(PipelineError, match=r"threshold\.json: unreadable .*run evaluate\.py again"):
         infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))])
+
+
+def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained, tmp_path, capsys):
+    from lesionseg import ship
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for name in ("model.keras", "prep.json"):
+        (run / "checkpoints" / name).write_bytes((trained / name).read_bytes())
+    with pytest.raises(PipelineError, match="threshold.json: missing; train and evaluate the run"):
+        ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(run / "checkpoints"), "--results",
+                   str(run / "results"), *EVAL])
+    ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
+    shipped = tmp_path / "models" / "m"
+    assert sorted(p.name for p in shipped.iterdir()) == ["figures.md", "model.keras", "prep.json", "threshold.json"]
+    from lesionseg.checkpoints import load_trained
+
+    assert getattr(load_trained(shipped), "optimizer", None) is None  # no Adam moments (2x the weights)
+    assert (shipped / "model.keras").stat().st_size < (trained / "model.keras").stat().st_size
+    assert "AUPR-33" in (shipped / "figures.md").read_text()
+    image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
+    capsys.readouterr()
+    assert infer.main(["--checkpoints", str(tmp_path / "none"), "--shipped", str(shipped), "--out",
+                       str(tmp_path / "a"), str(image)]) == 0
+    assert f"using the shipped model {shipped}" in capsys.readouterr().out
+    infer.main(["--checkpoints", str(run / "checkpoints"), "--out", str(tmp_path / "b"), str(image)])
+    # same weights, same settings: the shipped model segments exactly as the run it came from
+    assert (tmp_path / "a" / f"{image.stem}_prob.png").read_bytes() == \
+        (tmp_path / "b" / f"{image.stem}_prob.png").read_bytes()

@@ -57,3 +57,15 @@ def test_dataset_is_reproducible_and_resumable(tiny_ws):
     assert len(full) == 2 * per_epoch
     for a, b in zip(full[per_epoch:], again, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_hue_shift_does_not_depend_on_the_value_scale():
+    """The paper's code applied random_hue(0.3) to 0..255 floats: a hue rotation scales with the
+    values, so it shifted hue exactly as on [0, 1] (only its brightness delta was a near no-op)."""
+    rgb = np.random.default_rng(0).uniform(0.05, 0.95, (8, 8, 3)).astype(np.float32)
+    unit = tf.image.adjust_hue(tf.constant(rgb), 0.3).numpy()
+    wide = tf.image.adjust_hue(tf.constant(rgb * 255.0), 0.3).numpy()
+    np.testing.assert_allclose(wide / 255.0, unit, atol=1e-4)
+    assert np.abs(unit - rgb).max() > 0.2  # and 0.3 is a large rotation (108 degrees)
+    bright = tf.image.adjust_brightness(tf.constant(rgb * 255.0), 0.7).numpy()
+    assert np.abs(bright / 255.0 - rgb).max() < 0.003  # brightness 0.7 on 0..255: under 0.3% of the range

@@ -1,0 +1,81 @@
+"""Package a trained run as a shipped model: models/<name>/ laid out like checkpoints/ (model.keras
+without optimizer state, prep.json, threshold.json) plus MODEL_CARD.md with its held-out figures.
+
+    .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half
+
+evaluate.py and infer.py take `--checkpoints models/<name>` as they are; infer.py falls back to the
+shipped model when checkpoints/ holds no model of the user's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from .checkpoints import EXPORT, load_trained, save_model
+from .errors import PipelineError, run_cli
+from .imageio import atomic_path
+from .prep import PREP_FILE
+
+MODELS = Path("models")
+THRESHOLD_FILE = "threshold.json"
+CARD = "MODEL_CARD.md"
+
+
+def compact(model):
+    """The same network without optimizer state or regularisers: about a third of the file."""
+    from .model import build_unet
+    from .predict import model_depth
+
+    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def export(checkpoints: Path, dest: Path) -> Path:
+    """Copy what inference needs from a checkpoints folder to `dest`; refuses an unevaluated run."""
+    for name in (EXPORT, THRESHOLD_FILE):
+        if not (checkpoints / name).is_file():
+            raise PipelineError(f"{checkpoints / name}: missing; train and evaluate the run before shipping it")
+    dest.mkdir(parents=True, exist_ok=True)
+    save_model(compact(load_trained(checkpoints)), dest / EXPORT)
+    for name in (PREP_FILE, THRESHOLD_FILE):
+        if (checkpoints / name).is_file():
+            shutil.copyfile(checkpoints / name, dest / name)
+    return dest / EXPORT
+
+
+def card_figures(results: Path) -> str:
+    """The held-out figures of a run's metrics.json, as markdown lines for the model card."""
+    m = json.loads((results / "metrics.json").read_text())
+    f = m["test"]["whole_frame"]
+    lesion = m["lesion_level"].get("at_threshold", {})
+    sens, fp = lesion.get("sensitivity", float("nan")), lesion.get("fp_per_image", float("nan"))
+    overlap = m["lesion_level"]["overlap"]
+    return (f"- threshold {m['threshold']:.3f} ({m['threshold_rule']}, chosen on {m['threshold_chosen_on']})\n"
+            f"- held-out images ({f['images']}), whole frame: AUPR-33 {f['aupr_33']:.3f}, AUPR {f['aupr']:.3f}, "
+            f"sensitivity {f['sensitivity']:.3f}, specificity {f['specificity']:.4f}, PPV {f['ppv']:.3f}, "
+            f"Dice {f['dice']:.3f}\n"
+            f"- lesion level ({overlap:.0%} overlap) at the threshold: sensitivity {sens:.3f}, {fp:.1f} "
+            "false-positive components per image\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, required=True, help="a run folder with checkpoints/ and results/")
+    ap.add_argument("--name", required=True, help="folder name under models/")
+    ap.add_argument("--models", type=Path, default=MODELS)
+    args = ap.parse_args(argv)
+    dest = args.models / args.name
+    path = export(args.run / "checkpoints", dest)
+    with atomic_path(dest / "figures.md") as tmp:
+        tmp.write_text(card_figures(args.run / "results"))
+    size = path.stat().st_size / 1e6
+    print(f"shipped {path} ({size:.1f} MB); held-out figures in {dest / 'figures.md'}; write {dest / CARD}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
