@@ -20,7 +20,7 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
 # The whole pipeline on synthetic IDRiD-layout data, with the CPU recipe at demo size (128 px crops,
-# 8 x 5 U-Net, 600 steps) so that it ends in minutes and the model visibly finds the exudates.
+# 8 x 5 U-Net, 800 steps) so that it ends in minutes and the model visibly finds the exudates.
 DEMO_SUMMARY := import json, sys; m = json.load(open(sys.argv[1]))["test"]["whole_frame"]; \
 	print(f"demo model on the {m['images']} synthetic testing images: Dice {m['dice']:.3f}, sensitivity " \
 	f"{m['sensitivity']:.3f}, PPV {m['ppv']:.3f}, AUPR {m['aupr']:.3f}")
@@ -30,7 +30,7 @@ demo: $(VENV)/.installed
 	$(PY) extract_patches.py --data $(DEMO)/data --patch-size 128 --stride 64
 	$(PY) traintest_split.py --data $(DEMO)/data
 	$(PY) train.py --data $(DEMO)/data --checkpoints $(DEMO)/checkpoints --fresh \
-		--base-filters 8 --depth 5 --epochs 6 --steps-per-epoch 100 --learning-rate 2e-3 $(MILD_AUG) \
+		--base-filters 8 --depth 5 --epochs 8 --steps-per-epoch 100 --learning-rate 2e-3 $(MILD_AUG) \
 		--sampling crops --loss wbce_dice --lr-schedule cosine --warmup-steps 50 --val-aupr-every 2
 	$(PY) evaluate.py --data $(DEMO)/data --checkpoints $(DEMO)/checkpoints --results $(DEMO)/results
 	$(PY) infer.py --checkpoints $(DEMO)/checkpoints --out $(DEMO)/results/infer \
@@ -46,6 +46,8 @@ clean-demo:
 # cosine schedule, best epoch by whole-image validation AUPR, flip TTA. RECIPE=paper: the paper's
 # exact settings (full resolution, fixed balanced grid, weighted BCE 3:1, lr 1e-4 constant, 100
 # epochs of the 16 x 7 U-Net), for a GPU; `make reproduce-paper DATA=...` is the same.
+# RECIPE=previous: the earlier CPU recipe (full resolution, fixed grid, constant lr), which made
+# the older runs of RESULTS.md; IDRID_EPOCHS=18 on a folder holding its 6-epoch run extends it.
 SHELL := /bin/bash
 LESION ?= EX
 RUN ?= runs/idrid-$(shell echo $(LESION) | tr A-Z a-z)
@@ -54,12 +56,17 @@ RECIPE ?= cpu
 # for a short CPU budget (RESULTS.md shows such a run learning nothing).
 MILD_AUG := --brightness-delta 0.1 --hue-delta 0.02
 # IDRID_EPOCHS x 100 steps of 8 crops; with the cosine schedule a finished run cannot be extended.
-IDRID_EPOCHS ?= 48
 ifeq ($(RECIPE),paper)
 PREP_FLAGS ?=
 TRAIN_FLAGS ?=
 EVAL_FLAGS ?=
+else ifeq ($(RECIPE),previous)
+IDRID_EPOCHS ?= 6
+PREP_FLAGS ?=
+TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-epoch 100 --learning-rate 1e-3 $(MILD_AUG)
+EVAL_FLAGS ?=
 else
+IDRID_EPOCHS ?= 48
 PREP_FLAGS ?= --scale 0.5 --patch-size 256 --stride 128
 TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-epoch 100 --learning-rate 1e-3 \
 	$(MILD_AUG) --sampling crops --loss wbce_dice --lr-schedule cosine --val-patches 200 --val-aupr-every 2
@@ -84,6 +91,9 @@ DRIVE_EPOCHS ?= 40
 ifeq ($(RECIPE),paper)
 DRIVE_PREP_FLAGS ?= --patch-size 256 --stride 128
 DRIVE_TRAIN_FLAGS ?=
+else ifeq ($(RECIPE),previous)
+DRIVE_PREP_FLAGS ?= --patch-size 256 --stride 128
+DRIVE_TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(DRIVE_EPOCHS) --learning-rate 1e-3 $(MILD_AUG)
 else
 DRIVE_PREP_FLAGS ?= --patch-size 256 --stride 128
 DRIVE_TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(DRIVE_EPOCHS) --learning-rate 1e-3 $(MILD_AUG) \
