@@ -68,8 +68,8 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
     """(count, 3) int64 rows (image, y0, x0) of the crops of one epoch: a function of (seed, epoch)."""
     rng = np.random.default_rng([seed, epoch, 2718])
     area = bank.fov_area
-    if area.sum() == 0:
-        area = np.ones(len(bank.images))
+    has_fov = area.sum() > 0  # an image with an empty field of view has weight 0 and is never drawn
+    weights = area / area.sum() if has_fov else np.full(len(area), 1 / len(area))
     out = np.zeros((count, 3), np.int64)
     lesion = rng.random(count) < lesion_share
     if len(bank.lesion_pixels) == 0:
@@ -79,12 +79,12 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
             i, y, x = bank.lesion_pixels[rng.integers(len(bank.lesion_pixels))]
             y, x = (int(v + rng.uniform(-JITTER, JITTER) * size) for v in (y, x))
         else:
-            i = int(rng.choice(len(area), p=area / area.sum()))
+            i = int(rng.choice(len(weights), p=weights))
             fov = bank.fovs[i]
             h, w = fov.shape
             for _ in range(100):  # rejection sampling: uniform inside the field of view
                 y, x = int(rng.integers(h)), int(rng.integers(w))
-                if fov[y, x] or not fov.any():
+                if fov[y, x] or not has_fov:
                     break
         h, w = bank.masks[i].shape
         out[k] = i, np.clip(y - size // 2, 0, max(0, h - size)), np.clip(x - size // 2, 0, max(0, w - size))
@@ -123,10 +123,3 @@ def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch:
     ds = tf.data.Dataset.from_tensor_slices(table)
     ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.batch(batch).prefetch(AUTOTUNE)
-
-
-def lesion_share_of(bank: ImageBank) -> float:
-    """Lesion pixel share of the whole training images (what uniform crops would see)."""
-    return float(sum(m.sum() for m in bank.masks) / sum(m.size for m in bank.masks))
-
-

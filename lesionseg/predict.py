@@ -24,7 +24,6 @@ from .prep import Prep, prepare_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
 MODES = ("fast", "faithful")
-PRECISIONS = ("float32", "bfloat16", "float16")
 FLIPS = ((False, False), (True, False), (False, True), (True, True))  # (left-right, up-down)
 
 
@@ -124,6 +123,14 @@ def model_depth(model: keras.Model) -> int:
     return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
 
 
+def rebuild(model: keras.Model) -> keras.Model:
+    """A fresh U-Net of the same shape carrying the model's weights, built under the current dtype
+    policy, without optimizer state or regularisers."""
+    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def with_precision(model: keras.Model, precision: str) -> keras.Model:
     """The same U-Net computing in bfloat16 (CPU) or float16 (GPU); logits stay float32."""
     if precision == "float32":
@@ -131,8 +138,6 @@ def with_precision(model: keras.Model, precision: str) -> keras.Model:
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_dtype_policy(f"mixed_{precision}")
     try:
-        twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+        return rebuild(model)
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
-    twin.set_weights(model.get_weights())
-    return twin

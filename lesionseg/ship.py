@@ -17,21 +17,12 @@ from pathlib import Path
 from .checkpoints import EXPORT, load_trained, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
+from .predict import rebuild
 from .prep import PREP_FILE
 
 MODELS = Path("models")
 THRESHOLD_FILE = "threshold.json"
 CARD = "MODEL_CARD.md"
-
-
-def compact(model):
-    """The same network without optimizer state or regularisers: about a third of the file."""
-    from .model import build_unet
-    from .predict import model_depth
-
-    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
-    twin.set_weights(model.get_weights())
-    return twin
 
 
 def export(checkpoints: Path, dest: Path) -> Path:
@@ -40,7 +31,7 @@ def export(checkpoints: Path, dest: Path) -> Path:
         if not (checkpoints / name).is_file():
             raise PipelineError(f"{checkpoints / name}: missing; train and evaluate the run before shipping it")
     dest.mkdir(parents=True, exist_ok=True)
-    save_model(compact(load_trained(checkpoints)), dest / EXPORT)
+    save_model(rebuild(load_trained(checkpoints)), dest / EXPORT)  # weights only: no Adam moments
     for name in (PREP_FILE, THRESHOLD_FILE):
         if (checkpoints / name).is_file():
             shutil.copyfile(checkpoints / name, dest / name)
