@@ -3,14 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO := demo
-export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: demo test lint bench clean-demo
 
-$(VENV)/.installed: requirements.txt
+# lesionseg is installed editable with requirements.txt, so a notebook in this venv can import it too
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -e .
 	touch $@
 
 test: $(VENV)/.installed

@@ -8,15 +8,13 @@ chosen threshold to checkpoints/threshold.json for infer.py.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from lesionseg.cli import constants_parser  # noqa: E402
-from lesionseg.errors import run_cli, warn  # noqa: E402
+from lesionseg.cli import constants_parser, script_constants
+from lesionseg.errors import run_cli, warn
+from lesionseg.quiet import quiet_tensorflow
 
 DATA = Path("data")
 CHECKPOINTS = Path("checkpoints")
@@ -37,27 +35,81 @@ OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
 
-CONSTANTS = [k for k in list(globals()) if k.isupper()]
+CONSTANTS = script_constants(globals())
 PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_best_ex_aupr": 0.885}
+
+
+def image_row(e, threshold: float, out: Path, overlay_scale: int) -> dict:
+    """Write one test image's probability PNG (and, with a scale, its error overlay); return its row
+    of per_image.csv: pixel counts and rates in the whole frame and inside the field of view."""
+    import numpy as np
+
+    from lesionseg.imageio import save_png
+    from lesionseg.metrics import confusion
+    from lesionseg.overlay import error_overlay
+
+    save_png(np.round(e.prob * 255).astype(np.uint8), out / "probabilities" / f"{e.stem}.png", compress_level=6)
+    pred = e.prob >= threshold
+    if overlay_scale:
+        save_png(error_overlay(e.image, pred, e.truth, overlay_scale), out / "overlays" / f"{e.stem}.png")
+    return ({"stem": e.stem, "lesion_pixels": int(e.truth.sum()), "predicted_pixels": int(pred.sum())}
+            | confusion(pred, e.truth) | {f"fov_{k}": v for k, v in confusion(pred, e.truth, e.fov).items()})
+
+
+def curves_and_plots(counts, threshold: float, out: Path, n_test: int, overlap: float) -> tuple[dict, dict]:
+    """froc.csv and the FROC, PR and lesion-FROC plots; returns (whole-frame summary, lesion curve)."""
+    import pandas as pd
+
+    from lesionseg import plots
+    from lesionseg.imageio import write_csv
+    from lesionseg.metrics import froc, pr_curve, rates, summary
+
+    fp_area, sens = froc(counts.frame)
+    recall, precision = pr_curve(counts.frame)
+    c = counts.frame.curves()
+    write_csv(pd.DataFrame({"threshold": counts.frame.thresholds, "fp_area_per_image": fp_area, "sensitivity": sens,
+                            "ppv": rates(c["tp"], c["fp"], c["fn"], c["tn"])["ppv"]}), out / "froc.csv")
+    frame = summary(counts.frame, threshold)
+    k = counts.frame.index(threshold)
+    plots.plot_froc(fp_area, sens, (fp_area[k], sens[k]), threshold, out / "froc.png",
+                    f"Pixel FROC, test images ({n_test})")
+    plots.plot_pr(recall, precision, frame["aupr"], (frame["sensitivity"], frame["ppv"]),
+                  out / "pr.png", "Precision-recall, test images (whole frame)")
+    lesion_curve = counts.lesions.curve()
+    plots.plot_lesion_froc(lesion_curve, out / "lesion_froc.png", f"Lesion-level FROC (overlap >= {overlap})")
+    return frame, lesion_curve
+
+
+def print_summary(threshold: float, rule: str, chosen_on: str, n_test: int, test: dict, lesion_at: dict,
+                  out: Path) -> None:
+    print(f"\nthreshold {threshold:.3f} ({rule}, chosen on {chosen_on}); {n_test} test images")
+    print(f"{'':14s}{'sensitivity':>12s}{'specificity':>12s}{'PPV':>9s}{'Dice':>8s}{'AUPR':>8s}{'ROC AUC':>9s}")
+    for name, m in (("whole frame", test["whole_frame"]), ("field of view", test["field_of_view"])):
+        print(f"{name:14s}{m['sensitivity']:12.5f}{m['specificity']:12.5f}{m['ppv']:9.5f}{m['dice']:8.4f}"
+              f"{m['aupr']:8.4f}{m['roc_auc']:9.4f}")
+    print(f"{'paper':14s}{PAPER['sensitivity']:12.5f}{PAPER['specificity']:12.5f}{PAPER['ppv']:9.5f}")
+    print(f"AUPR-33 (IDRiD challenge) {test['whole_frame']['aupr_33']:.4f}; lesion level at the threshold: "
+          f"sensitivity {lesion_at['sensitivity']:.4f} with {lesion_at['fp_per_image']:.1f} false-positive "
+          "components per image")
+    print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
                "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
-    args = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS}, choices).parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS, choices).parse_args(argv)
+    quiet_tensorflow()
 
-    import numpy as np
     import pandas as pd
 
-    from lesionseg import plots
     from lesionseg.checkpoints import load_trained, write_json
-    from lesionseg.evaluation import run_set
-    from lesionseg.imageio import has_rows, read_csv, save_png, write_csv
+    from lesionseg.evaluation import SetCounts, count_all, evaluated
+    from lesionseg.imageio import has_rows, read_csv, write_csv
     from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
     from lesionseg.lesions import LesionCounts
-    from lesionseg.metrics import choose_threshold, froc, pr_curve, rates, summary
-    from lesionseg.overlay import error_overlay
-    from lesionseg.predict import Inference, predict_image, with_precision
+    from lesionseg.metrics import choose_threshold, summary
+    from lesionseg.model import with_precision
+    from lesionseg.predict import Inference, predict_image
     from lesionseg.prep import PREP_FILE, Prep
 
     model = with_precision(load_trained(args.checkpoints), args.precision)
@@ -67,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     test = read_csv(args.data / "test.csv", ["stem", "image", "mask", "fov"], "run traintest_split.py first")
     val_path = args.data / "val_images.csv"
     val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if has_rows(val_path) else None
-    predict = partial(predict_image, inf=inference, prep=prep)
+    predict = partial(predict_image, model, inf=inference, prep=prep)
     rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
 
     if val is not None:
-        val_counts = run_set(val, args.data, model, predict, "validation")
+        val_counts = count_all(evaluated(val, args.data, predict, "validation"))
         threshold = choose_threshold(val_counts.frame, **rule)
         chosen_on = f"validation images ({len(val)})"
     else:
@@ -80,53 +132,24 @@ def main(argv: list[str] | None = None) -> int:
         val_counts, threshold, chosen_on = None, args.fixed_threshold, "fixed (no validation images)"
 
     out = args.results
-    rows = []
-    drawn = []
-
-    def each(stem, image, prob, truth, fov):
-        save_png(np.round(prob * 255).astype(np.uint8), out / "probabilities" / f"{stem}.png", compress_level=6)
-        pred = prob >= threshold
-        row = {"stem": stem, "lesion_pixels": int(truth.sum()), "predicted_pixels": int(pred.sum())}
-        for name, region in (("", None), ("fov_", fov)):
-            p, t = (pred, truth) if region is None else (pred[region], truth[region])
-            c = {"tp": int((p & t).sum()), "fp": int((p & ~t).sum()), "fn": int((~p & t).sum()),
-                 "tn": int((~p & ~t).sum())}
-            row |= {name + k: v for k, v in (c | rates(**c)).items()}
-        rows.append(row)
-        if len(drawn) < args.overlays:
-            save_png(error_overlay(image, pred, truth, args.overlay_scale), out / "overlays" / f"{stem}.png")
-            drawn.append(stem)
-
-    if out.exists() and (out / "probabilities").exists():
-        for old in (out / "probabilities").glob("*.png"):
-            old.unlink()  # maps of an earlier run must not mix with this one's
+    for old in sorted((out / "probabilities").glob("*.png")):
+        old.unlink()  # maps of an earlier run must not mix with this one's
     # the lesion FROC's fixed points, plus the chosen threshold itself
     lesion_points = tuple(sorted(set(LESION_THRESHOLDS) | {round(threshold, 4)}))
-    test_counts = run_set(test, args.data, model, predict, "test", LesionCounts(lesion_points, args.lesion_overlap),
-                          each)
+    test_counts = SetCounts(lesions=LesionCounts(lesion_points, args.lesion_overlap))
+    rows = []
+    for i, e in enumerate(evaluated(test, args.data, predict, "test")):
+        test_counts.add(e)
+        rows.append(image_row(e, threshold, out, args.overlay_scale if i < args.overlays else 0))
 
-    fp_area, sens = froc(test_counts.frame)
-    recall, precision = pr_curve(test_counts.frame)
-    thresholds = test_counts.frame.thresholds
-    c = test_counts.frame.curves()
-    write_csv(pd.DataFrame({"threshold": thresholds, "fp_area_per_image": fp_area, "sensitivity": sens,
-                            "ppv": rates(c["tp"], c["fp"], c["fn"], c["tn"])["ppv"]}), out / "froc.csv")
-    test_frame, test_fov = summary(test_counts.frame, threshold), summary(test_counts.fov, threshold)
-    k = test_counts.frame.index(threshold)
-    plots.plot_froc(fp_area, sens, (fp_area[k], sens[k]), threshold, out / "froc.png",
-                    f"Pixel FROC, test images ({len(test)})")
-    plots.plot_pr(recall, precision, test_frame["aupr"], (test_frame["sensitivity"], test_frame["ppv"]),
-                  out / "pr.png", "Precision-recall, test images (whole frame)")
-    lesion_curve = test_counts.lesions.curve()
-    plots.plot_lesion_froc(lesion_curve, out / "lesion_froc.png",
-                           f"Lesion-level FROC (overlap >= {args.lesion_overlap})")
-    optimal = choose_threshold(test_counts.frame, **rule)
+    test_frame, lesion_curve = curves_and_plots(test_counts, threshold, out, len(test), args.lesion_overlap)
     at = lesion_curve["threshold"].index(round(threshold, 4))
     lesion_at = {"threshold": threshold, "sensitivity": lesion_curve["sensitivity"][at],
                  "fp_per_image": lesion_curve["fp_per_image"][at]}
+    optimal = choose_threshold(test_counts.frame, **rule)
     metrics = {
         "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
-        "test": {"whole_frame": test_frame, "field_of_view": test_fov},
+        "test": {"whole_frame": test_frame, "field_of_view": summary(test_counts.fov, threshold)},
         "validation": None if val_counts is None else {"whole_frame": summary(val_counts.frame, threshold),
                                                        "field_of_view": summary(val_counts.fov, threshold)},
         "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
@@ -140,16 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(pd.DataFrame(rows), out / "per_image.csv")
     write_json({"threshold": threshold, "rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode,
                 "inference": asdict(inference), "prep": asdict(prep)}, args.checkpoints / "threshold.json")
-
-    print(f"\nthreshold {threshold:.3f} ({args.threshold_rule}, chosen on {chosen_on}); {len(test)} test images")
-    print(f"{'':14s}{'sensitivity':>12s}{'specificity':>12s}{'PPV':>9s}{'Dice':>8s}{'AUPR':>8s}{'ROC AUC':>9s}")
-    for name, m in (("whole frame", test_frame), ("field of view", test_fov)):
-        print(f"{name:14s}{m['sensitivity']:12.5f}{m['specificity']:12.5f}{m['ppv']:9.5f}{m['dice']:8.4f}"
-              f"{m['aupr']:8.4f}{m['roc_auc']:9.4f}")
-    print(f"{'paper':14s}{PAPER['sensitivity']:12.5f}{PAPER['specificity']:12.5f}{PAPER['ppv']:9.5f}")
-    print(f"AUPR-33 (IDRiD challenge) {test_frame['aupr_33']:.4f}; lesion level at the threshold: sensitivity "
-          f"{lesion_at['sensitivity']:.4f} with {lesion_at['fp_per_image']:.1f} false-positive components per image")
-    print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
+    print_summary(threshold, args.threshold_rule, chosen_on, len(test), metrics["test"], lesion_at, out)
     return 0
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from lesionseg.cli import constants_parser
+from lesionseg import prep as preps
+from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli
 from lesionseg.imageio import atomic_dir, read_csv, remove_stale_tmp, resolve, write_csv
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
-from lesionseg.prep import PREP_FILE, PREPROCESS_CHOICES, Prep
+from lesionseg.prep import Prep
 
 DATA = Path("data")
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
@@ -32,15 +33,15 @@ INCLUDE_TEST = False  # also tile the layout's testing images (they are held out
 SEED = 42
 WORKERS = default_workers()
 
+CONSTANTS = script_constants(globals())
+
 
 def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
-    consts = {k: globals()[k] for k in ("DATA", "SCALE", "MASK_SHARE", "PREPROCESS", "PATCH_SIZE", "STRIDE",
-                                        "MIN_LESION_PIXELS", "NEG_PER_POS", "INCLUDE_TEST", "SEED", "WORKERS")}
-    args = constants_parser(__doc__, consts, choices={"PREPROCESS": list(PREPROCESS_CHOICES)}).parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES)}).parse_args(argv)
     if args.patch_size < 1 or args.stride < 1:
         raise PipelineError("--patch-size and --stride must be positive")
     prep = Prep(args.scale, args.mask_share, args.preprocess)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen.insert(0, "patch_image", [f"patches/images/{n}.jpg" for n in names])
         chosen.insert(1, "patch_mask", [f"patches/masks/{n}.png" for n in names])
         write_csv(chosen[PATCH_COLUMNS], tmp / "patches.csv")
-        prep.write(tmp / PREP_FILE)  # train.py stores it with the model
+        prep.write(tmp / preps.PREP_FILE)  # train.py stores it with the model
     n_pos, n_grid = int(chosen.positive.sum()), len(labels)
     print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
           f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lesionseg.cli import constants_parser
+from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import run_cli
 from lesionseg.imageio import atomic_dir, relative_to, remove_stale_tmp, write_csv
 from lesionseg.layouts import LESIONS, Sample, load_samples
@@ -25,15 +25,15 @@ LESION = "EX"  # IDRiD lesion: EX hard exudates, HE haemorrhages, MA, SE, OD
 THRESHOLD = 50  # grey level from which a mask pixel is lesion (the paper's code)
 WORKERS = default_workers()
 
+CONSTANTS = script_constants(globals())
+
 
 def _one(sample: Sample, out_dir: Path, threshold: int) -> float:
     return binarize_sample(sample, out_dir / f"{sample.stem}.png", threshold)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = constants_parser(__doc__, {"RAW": RAW, "DATA": DATA, "LESION": LESION, "THRESHOLD": THRESHOLD,
-                                        "WORKERS": WORKERS}, choices={"LESION": list(LESIONS)})
-    args = parser.parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS, {"LESION": list(LESIONS)}).parse_args(argv)
     layout, samples = load_samples(args.raw, args.lesion)
     args.data.mkdir(parents=True, exist_ok=True)
     remove_stale_tmp(args.data)

@@ -8,15 +8,13 @@ of the field of view). The threshold is the one evaluate.py stored unless --thre
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from lesionseg.cli import constants_parser, given_dests  # noqa: E402
-from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
+from lesionseg.cli import constants_parser, given_dests, script_constants
+from lesionseg.errors import PipelineError, run_cli, warn
+from lesionseg.quiet import quiet_tensorflow
 
 CHECKPOINTS = Path("checkpoints")
 SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
@@ -32,7 +30,7 @@ MARGIN = 128
 OVERLAY_SCALE = 2
 TTA = False  # average the probabilities of the four flips
 
-CONSTANTS = [k for k in list(globals()) if k.isupper()]
+CONSTANTS = script_constants(globals())
 
 
 def stored_threshold(folder: Path) -> dict:
@@ -50,7 +48,8 @@ def stored_threshold(folder: Path) -> dict:
     return stored
 
 
-def expand(inputs: list[str]) -> list[Path]:
+def expand(inputs: list[str], out: Path) -> list[Path]:
+    """The images to segment, each once; two files whose outputs would share a name are refused."""
     from lesionseg.imageio import list_images
 
     files: list[Path] = []
@@ -65,16 +64,24 @@ def expand(inputs: list[str]) -> list[Path]:
             files.append(p)
         else:
             raise PipelineError(f"{p}: no such file or folder")
-    return files
+    unique = list({f.resolve(): f for f in reversed(files)}.values())[::-1]  # first mention kept, in order
+    by_stem: dict[str, Path] = {}
+    for f in unique:
+        if (other := by_stem.setdefault(f.stem, f)) != f:
+            raise PipelineError(f"{other} and {f} would both write {f.stem}_prob.png, {f.stem}_mask.png and "
+                                f"{f.stem}_overlay.png in {out}/; segment them in separate runs (another --out), "
+                                "or rename one")
+    return unique
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS},
+    parser = constants_parser(__doc__, CONSTANTS,
                               {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
                               types={"THRESHOLD": float})
     parser.add_argument("inputs", nargs="+", help="image files or folders")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    quiet_tensorflow()
 
     import numpy as np
     import pandas as pd
@@ -83,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.checkpoints import load_trained
     from lesionseg.fov import fov_from_image
     from lesionseg.imageio import read_rgb, save_png, write_csv
+    from lesionseg.model import with_precision
     from lesionseg.overlay import PRED, overlay
-    from lesionseg.predict import Inference, predict_image, with_precision
+    from lesionseg.predict import Inference, predict_image
     from lesionseg.prep import PREP_FILE, Prep
 
     if not (args.checkpoints / "model.keras").is_file() and (args.shipped / "model.keras").is_file():
@@ -92,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
               f"(see {args.shipped / 'MODEL_CARD.md'})")
         args.checkpoints = args.shipped
     trained = load_trained(args.checkpoints)  # a missing model is said first
-    files = expand(args.inputs)
+    files = expand(args.inputs, args.out)
+    if (args.out / "areas.csv").is_file():
+        warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
+             "will list this run's images only (use another --out to keep both)")
     stored = stored_threshold(args.checkpoints)
     threshold = args.threshold if args.threshold is not None else float(stored["threshold"])
     inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from lesionseg.cli import constants_parser, parse_size
+from lesionseg.cli import constants_parser, parse_size, script_constants
 from lesionseg.errors import PipelineError, run_cli
 from lesionseg.layouts import IDRID_SPLITS, LESIONS
 from lesionseg.parallel import default_workers, pmap
@@ -23,6 +23,8 @@ SIZE = "4288x2848"
 TEST_SHARE = 1 / 3
 SEED = 0
 WORKERS = default_workers()
+
+CONSTANTS = script_constants(globals())
 
 
 def _write(item: tuple[int, str, bool], root: Path, size: tuple[int, int], seed: int) -> None:
@@ -36,8 +38,7 @@ def _write(item: tuple[int, str, bool], root: Path, size: tuple[int, int], seed:
 
 
 def main(argv: list[str] | None = None) -> int:
-    consts = {k: globals()[k] for k in ("OUT", "N_IMAGES", "SIZE", "TEST_SHARE", "SEED", "WORKERS")}
-    args = constants_parser(__doc__, consts).parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS).parse_args(argv)
     size = parse_size(args.size)
     if args.n_images < 2:
         raise PipelineError("--n-images must be at least 2 (one training and one testing image)")

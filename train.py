@@ -7,18 +7,15 @@ where they stopped); --fresh moves the earlier run to checkpoints/previous-<time
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from lesionseg.cli import constants_parser  # noqa: E402
-from lesionseg.errors import PipelineError, run_cli, warn  # noqa: E402
+from lesionseg.cli import constants_parser, script_constants
+from lesionseg.errors import PipelineError, run_cli, warn
+from lesionseg.quiet import quiet_tensorflow
 
 DATA = Path("data")
 CHECKPOINTS = Path("checkpoints")
@@ -41,7 +38,9 @@ VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spac
 VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
 WORKERS = 2  # processes that decode the whole training images (crops)
 AUGMENT = True
-BRIGHTNESS_DELTA = 0.7  # on [0, 1] pixels (the paper's code applied it to 0..255: almost a no-op)
+# The paper's effective augmentation: its code added brightness 0.7 to 0..255 values (0.7 / 255 on
+# [0, 1] pixels, almost nothing) and rotated hue by up to 0.3, which does not depend on the scale.
+BRIGHTNESS_DELTA = 0.7 / 255  # on [0, 1] pixels; --brightness-delta 0.7 is the paper's stated value
 HUE_DELTA = 0.3
 SEED = 42
 KEEP_LAST = 3  # per-epoch checkpoints kept
@@ -52,11 +51,12 @@ THREADS = 0  # CPU threads for the network (0: all cores); 1 lets two runs share
 FRESH = False
 TENSORBOARD = True
 
-CONSTANTS = [k for k in list(globals()) if k.isupper()]
+CONSTANTS = script_constants(globals())
 
 
 def setup(args):
     """Devices, determinism, precision; returns the distribution strategy."""
+    quiet_tensorflow()
     import keras
     import tensorflow as tf
 
@@ -98,10 +98,72 @@ def learning_rate(args, steps_per_epoch: int):
                                                   warmup_target=args.learning_rate, warmup_steps=warmup)
 
 
+def resume_or_build(args, state: dict | None, config: dict, steps: int):
+    """The checkpoint's model when resuming (same configuration, or a clear refusal), else a new one."""
+    import keras
+
+    from lesionseg import checkpoints as ck
+    from lesionseg import trainlog
+    from lesionseg.losses import dice_metric, make_loss
+    from lesionseg.model import build_unet
+
+    folder = args.checkpoints
+    if state:
+        ck.check_config(state, config, folder)
+        model = ck.load_trained(folder / state["checkpoint"])
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        if args.lr_schedule == "constant" and not math.isclose(lr, args.learning_rate, rel_tol=1e-6):
+            warn(f"resuming with the checkpoint's learning rate {lr:g}, not --learning-rate "
+                 f"{args.learning_rate:g} (use --fresh to start over with it)")
+        trainlog.truncate_history(folder, state["epoch"])
+        print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
+        return model
+    model = build_unet(args.base_filters, args.depth, args.l2_reg)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps), args.beta_1, args.beta_2),
+                  loss=make_loss(args.loss, args.pos_weight), metrics=[dice_metric()])
+    return model
+
+
+def training_data(args, train_imgs: list[str], train_masks: list[str], prep, patch: int, steps: int, start: int,
+                  multi: bool):
+    """The training stream: the fixed patch grid (the paper) or fresh crops of whole images."""
+    from lesionseg.pipeline import Augment, training_dataset
+
+    aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
+    if args.sampling == "grid":
+        per_epoch = args.steps_per_epoch * args.batch_size or len(train_imgs)
+        return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
+                                per_epoch=per_epoch, drop_remainder=multi)
+    from lesionseg.crops import crop_dataset, load_bank
+
+    bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
+    per_epoch = steps * args.batch_size
+    print(f"crops: {len(bank.images)} whole training images in memory, {per_epoch} fresh {patch} px crops "
+          f"per epoch ({args.lesion_crop_share:.0%} centred on lesions)")
+    return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, per_epoch,
+                        args.lesion_crop_share, aug)
+
+
+def selection(args, prep) -> tuple[list, str]:
+    """What picks the best epoch: whole validation images' AUPR when asked for and possible, else the
+    validation loss; returns the extra callbacks and the monitored figure."""
+    from lesionseg.imageio import has_rows, read_csv
+
+    val_images = args.data / "val_images.csv"
+    if args.val_aupr_every > 0 and has_rows(val_images):
+        from lesionseg.selection import ValImageScore
+
+        table = read_csv(val_images, ["image", "mask"], "run traintest_split.py first")
+        return [ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs)], "val_aupr"
+    if args.val_aupr_every > 0:
+        warn(f"{val_images} lists no validation images: the best epoch is chosen by validation loss")
+    return [], "val_loss"
+
+
 def main(argv: list[str] | None = None) -> int:
     choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"], "LOSS": ["wbce", "wbce_dice"],
                "LR_SCHEDULE": ["constant", "cosine"], "SAMPLING": ["grid", "crops"]}
-    args = constants_parser(__doc__, {k: globals()[k] for k in CONSTANTS}, choices).parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS, choices).parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:
         raise PipelineError("--batch-size and --epochs must be at least 1")
     strategy, devices = setup(args)
@@ -111,10 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from lesionseg import checkpoints as ck
     from lesionseg import trainlog
-    from lesionseg.imageio import has_rows, read_csv
-    from lesionseg.losses import dice_metric, make_loss
-    from lesionseg.model import build_unet, size_multiple
-    from lesionseg.pipeline import Augment, eval_dataset, load_patch_table, training_dataset
+    from lesionseg.imageio import has_rows
+    from lesionseg.model import size_multiple
+    from lesionseg.pipeline import eval_dataset, load_patch_table
     from lesionseg.prep import PREP_FILE, Prep
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
@@ -140,20 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if steps < 1:
         raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
     with strategy.scope():
-        if state:
-            ck.check_config(state, config, folder)
-            model = ck.load_trained(folder / state["checkpoint"])
-            lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-            if args.lr_schedule == "constant" and not math.isclose(lr, args.learning_rate, rel_tol=1e-6):
-                warn(f"resuming with the checkpoint's learning rate {lr:g}, not --learning-rate "
-                     f"{args.learning_rate:g} (use --fresh to start over with it)")
-            trainlog.truncate_history(folder, state["epoch"])
-            print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
-        else:
-            model = build_unet(args.base_filters, args.depth, args.l2_reg)
-            rate = learning_rate(args, steps)
-            model.compile(optimizer=keras.optimizers.Adam(rate, args.beta_1, args.beta_2),
-                          loss=make_loss(args.loss, args.pos_weight), metrics=[dice_metric()])
+        model = resume_or_build(args, state, config, steps)
     prep.write(folder / PREP_FILE)  # the model's working scale and preprocessing, for evaluate.py / infer.py
     start = state["epoch"] if state else 0
     print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters; "
@@ -162,46 +210,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")
         return 0
 
-    aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
-    if args.sampling == "crops":
-        from lesionseg.crops import crop_dataset, load_bank
-
-        bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
-        per_epoch = steps * args.batch_size
-        train_ds = crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, per_epoch,
-                                args.lesion_crop_share, aug)
-        print(f"crops: {len(bank.images)} whole training images in memory, {per_epoch} fresh {patch} px crops "
-              f"per epoch ({args.lesion_crop_share:.0%} centred on lesions)")
-    else:
-        train_ds = training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
-                                    per_epoch=per_epoch, drop_remainder=multi)
+    train_ds = training_data(args, train_imgs, train_masks, prep, patch, steps, start, multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
-    prev = [(np.asarray(Image.open(val_imgs[i]).convert("RGB"), np.float32),
-             np.asarray(Image.open(val_masks[i]))[..., None] / 255.0)
-            for i in trainlog.pick_preview(val_imgs, val_masks, args.preview_patches)]
-    callbacks = [trainlog.EpochTimer()]
-    monitor = "val_loss"
-    val_images = args.data / "val_images.csv"
-    if args.val_aupr_every > 0 and has_rows(val_images):
-        from lesionseg.selection import ValImageScore
-
-        table = read_csv(val_images, ["image", "mask"], "run traintest_split.py first")
-        callbacks.append(ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs))
-        monitor = "val_aupr"
-    elif args.val_aupr_every > 0:
-        warn(f"{val_images} lists no validation images: the best epoch is chosen by validation loss")
-
-    def on_epoch(epoch: int, logs: dict, wall: float) -> None:
-        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        df = trainlog.append_history(folder, logs | {"epoch": epoch, "learning_rate": lr,
-                                                     "wall_seconds": round(wall, 2)})
-        trainlog.plot_loss(df, folder / "loss.png")
-        if prev:
-            trainlog.preview(model, np.stack([p[0] for p in prev]), np.stack([p[1] for p in prev]),
-                             folder / "previews" / f"epoch_{epoch:03d}.png")
-
-    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, on_epoch, monitor)
-    callbacks.append(saver)
+    scorers, monitor = selection(args, prep)
+    log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches)
+    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, log, monitor)
+    callbacks = [trainlog.EpochTimer(), *scorers, saver]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(folder / "tensorboard", write_graph=False))
     t0 = time.perf_counter()

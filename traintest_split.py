@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lesionseg.cli import constants_parser
+from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.imageio import read_csv, write_csv
 from lesionseg.split import leaked_images, split_images, split_patches
@@ -21,10 +21,11 @@ VAL_FRACTION = 0.2  # share of training images (or patches, with --by patch) use
 TEST_FRACTION = 0.2  # share of images held out as test when the layout has no testing set
 SEED = 42
 
+CONSTANTS = script_constants(globals())
+
 
 def main(argv: list[str] | None = None) -> int:
-    consts = {k: globals()[k] for k in ("DATA", "BY", "VAL_FRACTION", "TEST_FRACTION", "SEED")}
-    args = constants_parser(__doc__, consts, choices={"BY": ["image", "patch"]}).parse_args(argv)
+    args = constants_parser(__doc__, CONSTANTS, {"BY": ["image", "patch"]}).parse_args(argv)
     for name in ("val_fraction", "test_fraction"):
         if not 0 <= getattr(args, name) < 1:
             raise PipelineError(f"--{name.replace('_', '-')} must be in [0, 1)")

@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 REAL = ROOT.parent / "shared" / "data" / "IDRiD" / "A. Segmentation" / "1. Original Images" / "a. Training Set"
 
 
@@ -54,13 +51,16 @@ def main() -> None:
     ap.add_argument("--base-filters", type=int, default=16)
     ap.add_argument("--depth", type=int, default=7)
     args = ap.parse_args()
+    from lesionseg.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
 
     import keras
     import numpy as np
 
     from lesionseg.imageio import read_rgb
-    from lesionseg.model import build_unet, conv_flops, size_multiple
-    from lesionseg.predict import Inference, fast_tiles, predict_faithful, predict_fast, predict_image, with_precision
+    from lesionseg.model import build_unet, conv_flops, size_multiple, with_precision
+    from lesionseg.predict import Inference, fast_tiles, predict_faithful, predict_fast, predict_image
     from lesionseg.prep import Prep
     from lesionseg.synthetic import fundus
     from lesionseg.tiling import crop, grid

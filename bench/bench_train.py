@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 class StepTimer:
@@ -45,16 +44,16 @@ class StepTimer:
 
 
 def make_patches(root: Path, patch: int) -> Path:
-    import extract_patches
-    import gt_binary
-    import make_demo_data
-    import traintest_split
-
-    make_demo_data.main(["--out", str(root / "raw"), "--n-images", "6", "--size", "1424x944"])
-    gt_binary.main(["--raw", str(root / "raw"), "--data", str(root / "ws")])
-    extract_patches.main(["--data", str(root / "ws"), "--neg-per-pos", "-1", "--patch-size", str(patch),
-                          "--stride", str(patch // 2)])
-    traintest_split.main(["--data", str(root / "ws"), "--val-fraction", "0"])
+    """A synthetic workspace, made by the stage scripts as a user would run them."""
+    ws = str(root / "ws")
+    for script, *flags in (
+        ("make_demo_data.py", "--out", str(root / "raw"), "--n-images", "6", "--size", "1424x944"),
+        ("gt_binary.py", "--raw", str(root / "raw"), "--data", ws),
+        ("extract_patches.py", "--data", ws, "--neg-per-pos", "-1", "--patch-size", str(patch),
+         "--stride", str(patch // 2)),
+        ("traintest_split.py", "--data", ws, "--val-fraction", "0"),
+    ):
+        subprocess.run([sys.executable, str(ROOT / script), *flags], check=True, stdout=subprocess.DEVNULL)
     return root / "ws"
 
 
@@ -68,6 +67,9 @@ def main() -> None:
     ap.add_argument("--sampling", default="grid", choices=["grid", "crops"])
     ap.add_argument("--patch-size", type=int, default=512)
     args = ap.parse_args()
+    from lesionseg.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
 
     import keras
     import tensorflow as tf

@@ -9,13 +9,8 @@ absolute difference of the probabilities. Decides which path may be the default 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
@@ -26,14 +21,17 @@ def main() -> None:
     ap.add_argument("--patch-size", type=int, default=512)
     ap.add_argument("--stride", type=int, default=256)
     args = ap.parse_args()
+    from lesionseg.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     import numpy as np
     from tqdm import tqdm
 
     from lesionseg.checkpoints import load_trained
     from lesionseg.imageio import read_binary_mask, read_csv, read_rgb, resolve
     from lesionseg.metrics import ThresholdCounts, average_precision
-    from lesionseg.model import size_multiple
-    from lesionseg.predict import model_depth, predict_faithful, predict_fast, with_precision
+    from lesionseg.model import model_depth, size_multiple, with_precision
+    from lesionseg.predict import predict_faithful, predict_fast
 
     model = load_trained(args.checkpoints)
     model16 = with_precision(model, "bfloat16")

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         worst = math.inf if MONITORS[monitor] is min else -math.inf
         self.state = state or {"best_val_loss": math.inf, "best_epoch": None, "wall_seconds": 0.0}
         self.state.setdefault(f"best_{monitor}", worst)
-        self.on_epoch = on_epoch or (lambda epoch, logs, wall: None)
+        self.on_epoch = on_epoch or (lambda model, epoch, logs, wall: None)
         self.bad_loss: str | None = None
 
     def on_train_begin(self, logs=None):
@@ -120,7 +121,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 self.state.update({key: float(val), "best_epoch": epoch + 1})
                 save_model(self.model, self.folder / BEST)
                 save_model(self.model, self.folder / EXPORT)
-        self.on_epoch(epoch + 1, logs, wall)
+        self.on_epoch(self.model, epoch + 1, logs, wall)
         self.state.update(epoch=epoch + 1, checkpoint=name, config=self.config, wall_seconds=wall)
         write_json(self.state, self.folder / STATE)
         for old in sorted(self.folder.glob("epoch_*.keras"))[: -self.keep_last]:
@@ -136,7 +137,12 @@ def load_trained(path: Path) -> keras.Model:
     if not path.is_file():
         raise PipelineError(f"{path}: no trained model here; train one with `python train.py` "
                             "(or pass --checkpoints with the folder that holds model.keras)")
+    if not zipfile.is_zipfile(path):  # Keras would call it "not found"
+        again = ("restore it from a copy, or start over with --fresh" if path.name.startswith("epoch_") else
+                 f"restore it from a copy (a training run's {BEST} holds the same weights), or train again")
+        raise PipelineError(f"{path}: truncated or corrupt ({path.stat().st_size:,} bytes, not a complete .keras "
+                            f"archive); {again}")
     try:
         return keras.models.load_model(path)
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise PipelineError(f"{path}: cannot load the model ({exc}); it is damaged or from another version") from None

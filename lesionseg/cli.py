@@ -6,6 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+FLAG_TYPES = (bool, int, float, str, Path, tuple, type(None))
+
+
+def script_constants(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The upper-case settings a script has defined so far, in order: call it right after them, so
+    each becomes a flag and nothing defined later (or imported under an upper-case name) does."""
+    return {k: v for k, v in namespace.items() if k.isupper() and isinstance(v, FLAG_TYPES)}
+
 
 def flag_name(constant: str) -> str:
     return "--" + constant.lower().replace("_", "-")

@@ -1,13 +1,13 @@
-"""One pass over a set of whole images: predict, accumulate pixel and lesion counts, and hand each
-probability map to a callback (for PNGs and overlays) so no map is kept in memory."""
+"""One pass over a set of whole images: a generator yields each image with its probability map,
+truth and field of view, so the caller writes what it needs and no map is kept in memory; the
+counts accumulate every threshold's pixel (and lesion) figures on the way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -19,10 +19,25 @@ from .metrics import ThresholdCounts
 
 
 @dataclass
+class Evaluated:
+    stem: str
+    image: np.ndarray  # RGB, original size
+    prob: np.ndarray  # lesion probability, original size
+    truth: np.ndarray
+    fov: np.ndarray
+
+
+@dataclass
 class SetCounts:
     frame: ThresholdCounts = field(default_factory=ThresholdCounts)
     fov: ThresholdCounts = field(default_factory=ThresholdCounts)
     lesions: LesionCounts | None = None
+
+    def add(self, e: Evaluated) -> None:
+        self.frame.add(e.prob, e.truth)
+        self.fov.add(e.prob, e.truth, e.fov)
+        if self.lesions is not None:
+            self.lesions.add(e.prob, e.truth)
 
 
 def load_truth(row, data: Path, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -32,18 +47,17 @@ def load_truth(row, data: Path, image: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return truth, fov
 
 
-def run_set(table: pd.DataFrame, data: Path, model: keras.Model,
-            predict: Callable[[keras.Model, np.ndarray], np.ndarray], desc: str, lesions: LesionCounts | None = None,
-            each: Callable[[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None] | None = None) -> SetCounts:
-    counts = SetCounts(lesions=lesions)
+def evaluated(table: pd.DataFrame, data: Path, predict: Callable[[np.ndarray], np.ndarray],
+              desc: str) -> Iterator[Evaluated]:
+    """Each listed image predicted, in the table's order, with a progress bar."""
     for row in tqdm(list(table.itertuples()), desc=desc, unit="img"):
         image = read_rgb(resolve(row.image, data))
         truth, fov = load_truth(row, data, image)
-        prob = predict(model, image)
-        counts.frame.add(prob, truth)
-        counts.fov.add(prob, truth, fov)
-        if counts.lesions is not None:
-            counts.lesions.add(prob, truth)
-        if each:
-            each(row.stem, image, prob, truth, fov)
+        yield Evaluated(row.stem, image, predict(image), truth, fov)
+
+
+def count_all(items: Iterable[Evaluated], lesions: LesionCounts | None = None) -> SetCounts:
+    counts = SetCounts(lesions=lesions)
+    for e in items:
+        counts.add(e)
     return counts

@@ -61,6 +61,15 @@ def rates(tp, fp, fn, tn) -> dict:
     return {k: (float(v) if np.ndim(v) == 0 else v) for k, v in out.items()}
 
 
+def confusion(pred: np.ndarray, truth: np.ndarray, region: np.ndarray | None = None) -> dict:
+    """Pixel counts and rates of one binary prediction, optionally inside a region (the field of view)."""
+    if region is not None:
+        pred, truth = pred[region], truth[region]
+    c = {"tp": int((pred & truth).sum()), "fp": int((pred & ~truth).sum()), "fn": int((~pred & truth).sum()),
+         "tn": int((~pred & ~truth).sum())}
+    return c | rates(**c)
+
+
 def pr_curve(counts: ThresholdCounts) -> tuple[np.ndarray, np.ndarray]:
     """(recall, precision) at thresholds where something is predicted, recall falling with threshold."""
     c = counts.curves()

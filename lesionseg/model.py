@@ -8,6 +8,7 @@ up, concatenated with the skip; a final 1x1 conv gives one logit per pixel (floa
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 
@@ -61,3 +62,38 @@ def conv_flops(model: keras.Model, height: int, width: int) -> float:
             kh, kw, cin, cout = layer.kernel.shape
             total += 2 * kh * kw * cin * cout * (height // scale) * (width // scale)
     return total
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic of the model's float32 logits, in NumPy: the project's one sigmoid outside the graph."""
+    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(np.float32)  # overflow-free
+
+
+def model_depth(model: keras.Model) -> int:
+    """Levels of a U-Net built by build_unet (pooling layers + 1)."""
+    return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+
+
+def input_multiple(model: keras.Model) -> int:
+    """What the model's input sides must be a multiple of."""
+    return size_multiple(model_depth(model))
+
+
+def rebuild(model: keras.Model) -> keras.Model:
+    """A fresh U-Net of the same shape carrying the model's weights, built under the current dtype
+    policy, without optimizer state or regularisers."""
+    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def with_precision(model: keras.Model, precision: str) -> keras.Model:
+    """The same U-Net computing in bfloat16 (CPU) or float16 (GPU); logits stay float32."""
+    if precision == "float32":
+        return model
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(f"mixed_{precision}")
+    try:
+        return rebuild(model)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from .model import build_unet, size_multiple
+from .model import input_multiple, sigmoid
 from .prep import Prep, prepare_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
@@ -42,13 +42,9 @@ class Inference:
     tta: bool = False  # average the four flips
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32)  # overflow-free logistic
-
-
 def _forward(model: keras.Model, batch: np.ndarray) -> np.ndarray:
     """predict_on_batch runs a compiled graph (conv, BN and ReLU fused): 1.4x faster than eager calls."""
-    return _sigmoid(np.asarray(model.predict_on_batch(batch), np.float32)[..., 0])
+    return sigmoid(np.asarray(model.predict_on_batch(batch), np.float32)[..., 0])
 
 
 def predict_faithful(model: keras.Model, image: np.ndarray, patch: int = 512, stride: int = 256, batch: int = 8,
@@ -105,7 +101,7 @@ def predict_prepared(model: keras.Model, image: np.ndarray, inf: Inference) -> n
         if inf.mode == "faithful":
             prob = predict_faithful(model, view, inf.patch_size, inf.stride, inf.batch_size, inf.gaussian)
         else:
-            prob = predict_fast(model, view, size_multiple(model_depth(model)), inf.tile, inf.margin)
+            prob = predict_fast(model, view, input_multiple(model), inf.tile, inf.margin)
         prob = prob[::-1] if ud else prob
         prob = prob[:, ::-1] if lr else prob
         total = prob if total is None else total + prob
@@ -116,28 +112,3 @@ def predict_image(model: keras.Model, image: np.ndarray, inf: Inference, prep: P
     """Probabilities at the photograph's own size for an HxWx3 uint8 photograph."""
     prob = predict_prepared(model, prepare_image(image, prep), inf)
     return to_original(prob, *image.shape[:2])
-
-
-def model_depth(model: keras.Model) -> int:
-    """Levels of a U-Net built by build_unet (pooling layers + 1)."""
-    return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
-
-
-def rebuild(model: keras.Model) -> keras.Model:
-    """A fresh U-Net of the same shape carrying the model's weights, built under the current dtype
-    policy, without optimizer state or regularisers."""
-    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
-    twin.set_weights(model.get_weights())
-    return twin
-
-
-def with_precision(model: keras.Model, precision: str) -> keras.Model:
-    """The same U-Net computing in bfloat16 (CPU) or float16 (GPU); logits stay float32."""
-    if precision == "float32":
-        return model
-    previous = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_dtype_policy(f"mixed_{precision}")
-    try:
-        return rebuild(model)
-    finally:
-        keras.mixed_precision.set_dtype_policy(previous)

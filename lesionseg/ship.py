@@ -17,7 +17,7 @@ from pathlib import Path
 from .checkpoints import EXPORT, load_trained, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
-from .predict import rebuild
+from .model import rebuild
 from .prep import PREP_FILE
 
 MODELS = Path("models")

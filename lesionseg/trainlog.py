@@ -13,6 +13,7 @@ import pandas as pd
 from PIL import Image
 
 from .imageio import atomic_path, write_csv
+from .model import sigmoid
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -67,8 +68,9 @@ def plot_loss(df: pd.DataFrame, path: Path) -> None:
     ax.plot(hours, df.loss, marker="o", ms=3, label="training loss")
     if df.val_loss.notna().any():
         ax.plot(hours, df.val_loss, marker="o", ms=3, label="validation loss")
+    ax.set_yscale("log")  # one early validation spike must not flatten the rest of the curve
     ax.set_xlabel("training time (hours)")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)")
     ax.set_title("Loss against training time")
     ax.grid(alpha=0.3)
     ax.legend()
@@ -98,9 +100,29 @@ def pick_preview(images: list[str], masks: list[str], n: int) -> list[int]:
     return sorted(keep + rest[: n - len(keep)])
 
 
+class EpochLog:
+    """After each epoch: a history.csv row, loss.png, and the preview of fixed validation patches.
+    EpochCheckpoint calls it before it writes state.json, so a resumed run's history matches."""
+
+    def __init__(self, folder: Path, val_images: list[str], val_masks: list[str], n_preview: int):
+        self.folder = folder
+        picked = pick_preview(val_images, val_masks, n_preview)
+        self.images = np.stack([np.asarray(Image.open(val_images[i]).convert("RGB"), np.float32)
+                                for i in picked]) if picked else None
+        self.masks = np.stack([np.asarray(Image.open(val_masks[i]))[..., None] / 255.0
+                               for i in picked]) if picked else None
+
+    def __call__(self, model: keras.Model, epoch: int, logs: dict, wall: float) -> None:
+        lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        df = append_history(self.folder, logs | {"epoch": epoch, "learning_rate": lr, "wall_seconds": round(wall, 2)})
+        plot_loss(df, self.folder / "loss.png")
+        if self.images is not None:
+            preview(model, self.images, self.masks, self.folder / "previews" / f"epoch_{epoch:03d}.png")
+
+
 def preview(model: keras.Model, images: np.ndarray, masks: np.ndarray, path: Path) -> None:
     """One row per patch: image | ground truth | predicted probability."""
-    prob = 1 / (1 + np.exp(-np.asarray(model.predict(images, verbose=0), np.float32)))
+    prob = sigmoid(model.predict(images, verbose=0))
     rows = []
     for img, m, p in zip(images, masks, prob, strict=True):
         grey = [np.repeat((a[..., :1] * 255).astype(np.uint8), 3, axis=2) for a in (m, p)]

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-SHARED_DATA = ROOT.parent / "shared" / "data"
+import make_demo_data
+from lesionseg.quiet import quiet_tensorflow
 
-import make_demo_data  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+quiet_tensorflow()
 
 SMALL = "1100x700"  # 2 x 3 grid of 512 patches: quick, yet with overlaps and snapped edges
 

@@ -170,3 +170,42 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     # same weights, same settings: the shipped model segments exactly as the run it came from
     assert (tmp_path / "a" / f"{image.stem}_prob.png").read_bytes() == \
         (tmp_path / "b" / f"{image.stem}_prob.png").read_bytes()
+
+
+def test_infer_refuses_two_images_whose_outputs_share_a_name(trained, tmp_path):
+    src = sorted((ROOT / "tests").glob("*.py"))[0]  # any file: the refusal comes before any image is read
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "same.jpg").write_bytes(src.read_bytes())
+    out = tmp_path / "out"
+    with pytest.raises(PipelineError, match=r"a/same\.jpg and .*b/same\.jpg would both write same_prob\.png"):
+        infer.main(["--checkpoints", str(trained), "--out", str(out), str(tmp_path / "a"), str(tmp_path / "b")])
+    assert not out.exists()
+
+
+def test_infer_segments_a_file_named_twice_once(trained, tiny_ws, tmp_path):
+    image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
+    out = tmp_path / "out"
+    assert infer.main(["--checkpoints", str(trained), "--out", str(out), "--threshold", "0.5", str(image),
+                       str(image.parent), str(image)]) == 0
+    stems = list(pd.read_csv(out / "areas.csv").stem)
+    assert sorted(stems) == sorted(p.stem for p in image.parent.glob("*.png")) and len(set(stems)) == len(stems)
+
+
+@pytest.mark.parametrize("name", ["model.keras", "epoch_003.keras"])
+def test_a_truncated_model_file_is_called_truncated(trained, tiny_ws, tmp_path, name):
+    import shutil
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained, ck)
+    data = (ck / name).read_bytes()
+    (ck / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(PipelineError) as info:
+        if name == "model.keras":
+            infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "o"), str(tmp_path)])
+        else:  # the resume reads the checkpoint state.json names
+            train.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
+                        "--batch-size", "4", "--epochs", "4", "--learning-rate", "3e-3", "--no-tensorboard"])
+    message = str(info.value)
+    assert f"{name}: truncated or corrupt" in message and "not found" not in message.lower()
+    assert ("--fresh" in message) == name.startswith("epoch_")

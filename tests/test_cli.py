@@ -1,0 +1,46 @@
+"""Every script's constants are its flags, and a machine without a GPU starts without noise lines."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+from lesionseg.quiet import filtered_stderr
+
+SCRIPTS = ["gt_binary", "extract_patches", "traintest_split", "train", "evaluate", "infer", "make_demo_data"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_each_constant_at_the_top_is_a_flag_and_nothing_else_is(name):
+    source = (ROOT / f"{name}.py").read_text()
+    assigned = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if names == ["CONSTANTS"]:
+            break
+        assigned += [n for n in names if n.isupper()]
+    module = __import__(name)
+    assert list(module.CONSTANTS) == assigned
+    flags = {a.dest for a in module.constants_parser("", module.CONSTANTS)._actions}
+    assert {k.lower() for k in assigned} <= flags
+
+
+def test_noise_lines_are_held_back_and_the_rest_passes(capfd):
+    with filtered_stderr(("Could not find cuda drivers",)):
+        os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\n")
+        os.write(2, b"a real problem\n")
+    err = capfd.readouterr().err
+    assert err == "a real problem\n"
+
+
+def test_loading_tensorflow_prints_no_error_lines():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    code = ("from lesionseg.quiet import quiet_tensorflow; quiet_tensorflow(); import keras; "
+            "print(float(keras.ops.sum(keras.ops.ones(3))))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert res.returncode == 0 and res.stdout.strip() == "3.0"
+    assert res.stderr == "", res.stderr
