@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predict import Inference, predict_image
     from lesionseg.prep import PREP_FILE, Prep
 
+    if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
+        args.shipped = Path(__file__).resolve().parent / args.shipped
     if not (args.checkpoints / "model.keras").is_file() and (args.shipped / "model.keras").is_file():
         print(f"no model in {args.checkpoints}/: using the shipped model {args.shipped} "
               f"(see {args.shipped / 'MODEL_CARD.md'})")
@@ -104,7 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     if (args.out / "areas.csv").is_file():
         warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
              "will list this run's images only (use another --out to keep both)")
-    stored = stored_threshold(args.checkpoints)
+    try:
+        stored = stored_threshold(args.checkpoints)
+    except PipelineError as exc:
+        if args.threshold is None:
+            raise
+        warn(f"{exc}: using --threshold {args.threshold} with infer.py's own settings")
+        stored = {}
     threshold = args.threshold if args.threshold is not None else float(stored["threshold"])
     inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})
     chosen = stored.get("inference", {})

@@ -84,7 +84,7 @@ def test_infer_uses_the_stored_threshold_and_reports_bad_images(tiny_ws, trained
 
 def test_missing_model_or_input_is_named(tmp_path, trained):
     with pytest.raises(PipelineError, match="no trained model here; train one with `python train.py`"):
-        infer.main(["--checkpoints", str(tmp_path), str(tmp_path)])
+        infer.main(["--checkpoints", str(tmp_path), "--shipped", str(tmp_path / "no_shipped_model"), str(tmp_path)])
     res = subprocess.run([sys.executable, "infer.py", "--checkpoints", str(trained), str(tmp_path / "x.jpg")],
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and "x.jpg: no such file or folder" in res.stderr
@@ -209,3 +209,15 @@ def test_a_truncated_model_file_is_called_truncated(trained, tiny_ws, tmp_path, 
     message = str(info.value)
     assert f"{name}: truncated or corrupt" in message and "not found" not in message.lower()
     assert ("--fresh" in message) == name.startswith("epoch_")
+
+
+def test_a_typed_threshold_gets_past_a_corrupt_threshold_file(trained, tiny_ws, tmp_path, capsys):
+    import shutil
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained, ck)
+    (ck / "threshold.json").write_text("{broken")
+    image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
+    assert infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "o"), "--threshold", "0.4", str(image)]) == 0
+    assert "threshold.json: unreadable" in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "o" / "areas.csv").threshold.iloc[0] == 0.4

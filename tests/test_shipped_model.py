@@ -34,6 +34,8 @@ def test_the_shipped_model_finds_synthetic_exudates(tmp_path, capsys):
     assert f"using the shipped model {SHIPPED}" in capsys.readouterr().out
     mask = np.asarray(Image.open(out / "photo_mask.png")) > 0
     assert mask.shape == truth.shape
+    # Every synthetic exudate is marked, and the mask stays a small part of the photograph. (The
+    # synthetic optic disc, a flat bright circle unlike a real one, is marked too: about 1.7% of
+    # the frame for this seed, so precision on this image says nothing about real photographs.)
     hit = (mask & truth).sum() / truth.sum()
-    precision = (mask & truth).sum() / max(mask.sum(), 1)
-    assert hit > 0.3 and precision > 0.3, (hit, precision)
+    assert hit > 0.9 and mask.mean() < 0.03, (hit, mask.mean())
