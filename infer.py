@@ -33,8 +33,9 @@ TTA = False  # average the probabilities of the four flips
 CONSTANTS = script_constants(globals())
 
 
-def stored_threshold(folder: Path) -> dict:
-    """What evaluate.py stored: the threshold and the inference settings it was chosen under."""
+def stored_threshold(folder: Path, typed: float | None) -> dict:
+    """What evaluate.py stored: the threshold and the inference settings it was chosen under. With a
+    typed threshold an unreadable file is only a warning (infer.py's own settings are used)."""
     path = folder / "threshold.json"
     if not path.is_file():
         warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
@@ -43,6 +44,9 @@ def stored_threshold(folder: Path) -> dict:
         stored = json.loads(path.read_text())
         float(stored["threshold"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        if typed is not None:
+            warn(f"{path}: unreadable ({exc}); using --threshold {typed} with infer.py's own settings")
+            return {}
         raise PipelineError(f"{path}: unreadable ({exc}); run evaluate.py again to choose the threshold, "
                             "or pass --threshold") from None
     return stored
@@ -64,14 +68,13 @@ def expand(inputs: list[str], out: Path) -> list[Path]:
             files.append(p)
         else:
             raise PipelineError(f"{p}: no such file or folder")
-    unique = list({f.resolve(): f for f in reversed(files)}.values())[::-1]  # first mention kept, in order
-    by_stem: dict[str, Path] = {}
-    for f in unique:
-        if (other := by_stem.setdefault(f.stem, f)) != f:
+    by_stem: dict[str, Path] = {}  # first mention kept, in order
+    for f in files:
+        if (other := by_stem.setdefault(f.stem, f)).resolve() != f.resolve():
             raise PipelineError(f"{other} and {f} would both write {f.stem}_prob.png, {f.stem}_mask.png and "
                                 f"{f.stem}_overlay.png in {out}/; segment them in separate runs (another --out), "
                                 "or rename one")
-    return unique
+    return list(by_stem.values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,13 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if (args.out / "areas.csv").is_file():
         warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
              "will list this run's images only (use another --out to keep both)")
-    try:
-        stored = stored_threshold(args.checkpoints)
-    except PipelineError as exc:
-        if args.threshold is None:
-            raise
-        warn(f"{exc}: using --threshold {args.threshold} with infer.py's own settings")
-        stored = {}
+    stored = stored_threshold(args.checkpoints, args.threshold)
     threshold = args.threshold if args.threshold is not None else float(stored["threshold"])
     inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})
     chosen = stored.get("inference", {})

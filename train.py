@@ -124,23 +124,22 @@ def resume_or_build(args, state: dict | None, config: dict, steps: int):
     return model
 
 
-def training_data(args, train_imgs: list[str], train_masks: list[str], prep, patch: int, steps: int, start: int,
-                  multi: bool):
+def training_data(args, train_imgs: list[str], train_masks: list[str], prep, patch: int, per_epoch: int,
+                  steps: int, start: int, multi: bool):
     """The training stream: the fixed patch grid (the paper) or fresh crops of whole images."""
     from lesionseg.pipeline import Augment, training_dataset
 
     aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
     if args.sampling == "grid":
-        per_epoch = args.steps_per_epoch * args.batch_size or len(train_imgs)
         return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
                                 per_epoch=per_epoch, drop_remainder=multi)
     from lesionseg.crops import crop_dataset, load_bank
 
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
-    per_epoch = steps * args.batch_size
-    print(f"crops: {len(bank.images)} whole training images in memory, {per_epoch} fresh {patch} px crops "
+    crops = steps * args.batch_size  # whole batches of fresh crops
+    print(f"crops: {len(bank.images)} whole training images in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on lesions)")
-    return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, per_epoch,
+    return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, crops,
                         args.lesion_crop_share, aug)
 
 
@@ -210,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")
         return 0
 
-    train_ds = training_data(args, train_imgs, train_masks, prep, patch, steps, start, multi)
+    train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
     scorers, monitor = selection(args, prep)
     log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches)
