@@ -3,7 +3,9 @@ curve, apply it unchanged to the test images, and report the paper's metrics and
 
 Writes results/: metrics.json, per_image.csv, froc.csv, froc.png, pr.png, lesion_froc.png,
 probabilities/<stem>.png (8-bit, the IDRiD submission format) and overlays/<stem>.png; and the
-chosen threshold to checkpoints/threshold.json for infer.py.
+chosen threshold to checkpoints/threshold.json for infer.py. A model of several lesions gets all of
+that per lesion in results/<CODE>/ (each its own validation threshold), with results/lesions.csv
+holding one row per lesion.
 """
 
 from __future__ import annotations
@@ -94,6 +96,52 @@ def print_summary(threshold: float, rule: str, chosen_on: str, n_test: int, test
     print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
 
 
+def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: list[dict], out: Path, args,
+                  prep) -> dict:
+    """One lesion's metrics.json, per_image.csv and plots in `out`; returns its metrics."""
+    import pandas as pd
+
+    from lesionseg.checkpoints import write_json
+    from lesionseg.imageio import write_csv
+    from lesionseg.metrics import choose_threshold, summary
+
+    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
+    n_test = len(rows)
+    test_frame, lesion_curve = curves_and_plots(counts, threshold, out, n_test, args.lesion_overlap)
+    at = lesion_curve["threshold"].index(round(threshold, 4))
+    lesion_at = {"threshold": threshold, "sensitivity": lesion_curve["sensitivity"][at],
+                 "fp_per_image": lesion_curve["fp_per_image"][at]}
+    optimal = choose_threshold(counts.frame, **rule)
+    metrics = {
+        "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
+        "test": {"whole_frame": test_frame, "field_of_view": summary(counts.fov, threshold)},
+        "validation": None if val_counts is None else {"whole_frame": summary(val_counts.frame, threshold),
+                                                       "field_of_view": summary(val_counts.fov, threshold)},
+        "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
+            "threshold": optimal, "whole_frame": counts.frame.at(optimal)},
+        "lesion_level": {"overlap": args.lesion_overlap, "at_threshold": lesion_at, **lesion_curve},
+        "paper": PAPER,
+        "settings": {k.lower(): str(getattr(args, k.lower())) for k in CONSTANTS},
+        "prep": asdict(prep),
+    }
+    write_json(metrics, out / "metrics.json")
+    write_csv(pd.DataFrame(rows), out / "per_image.csv")
+    print_summary(threshold, args.threshold_rule, chosen_on, n_test, metrics["test"], lesion_at, out)
+    return metrics
+
+
+def lesion_table(lesions: tuple[str, ...], reports: list[dict]) -> list[dict]:
+    """lesions.csv of a several-lesion evaluation: one row of headline figures per lesion."""
+    rows = []
+    for code, m in zip(lesions, reports, strict=True):
+        f, at = m["test"]["whole_frame"], m["lesion_level"]["at_threshold"]
+        rows.append({"lesion": code, "threshold": m["threshold"], "aupr_33": f["aupr_33"], "aupr": f["aupr"],
+                     "sensitivity": f["sensitivity"], "ppv": f["ppv"], "dice": f["dice"],
+                     "specificity": f["specificity"], "lesion_sensitivity": at["sensitivity"],
+                     "fp_components_per_image": at["fp_per_image"]})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
                "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
@@ -102,68 +150,71 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from lesionseg.checkpoints import load_trained, write_json
+    from lesionseg.checkpoints import load_trained, model_prep, write_json
     from lesionseg.evaluation import SetCounts, count_all, evaluated
     from lesionseg.imageio import has_rows, read_csv, write_csv
     from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
     from lesionseg.lesions import LesionCounts
-    from lesionseg.metrics import choose_threshold, summary
+    from lesionseg.metrics import choose_threshold
     from lesionseg.model import with_precision
+    from lesionseg.multi import mask_column
     from lesionseg.predict import Inference, predict_image
-    from lesionseg.prep import PREP_FILE, Prep
 
     model = with_precision(load_trained(args.checkpoints), args.precision)
-    prep = Prep.read(args.checkpoints / PREP_FILE)
+    prep = model_prep(model, args.checkpoints)
+    lesions, channels = prep.lesions, prep.channels
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
                           args.tile, args.margin, args.tta)
-    test = read_csv(args.data / "test.csv", ["stem", "image", "mask", "fov"], "run traintest_split.py first")
+    columns = ["stem", "image", "mask", "fov", *(mask_column(c) for c in lesions)]
+    test = read_csv(args.data / "test.csv", columns, "run traintest_split.py first")
     val_path = args.data / "val_images.csv"
-    val = read_csv(val_path, ["stem", "image", "mask", "fov"], "") if has_rows(val_path) else None
+    val = read_csv(val_path, columns, "run traintest_split.py again") if has_rows(val_path) else None
     predict = partial(predict_image, model, inf=inference, prep=prep)
     rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
 
     if val is not None:
-        val_counts = count_all(evaluated(val, args.data, predict, "validation"))
-        threshold = choose_threshold(val_counts.frame, **rule)
+        val_counts = count_all(evaluated(val, args.data, predict, "validation", lesions), channels)
+        thresholds = [choose_threshold(c.frame, **rule) if c.frame.pos.sum() else args.fixed_threshold
+                      for c in val_counts]
+        for code, c in zip(lesions or ("lesion",), val_counts, strict=True):
+            if not c.frame.pos.sum():
+                warn(f"no validation image shows {code}: its threshold is the fixed {args.fixed_threshold}")
         chosen_on = f"validation images ({len(val)})"
     else:
         if args.threshold_rule != "fixed":
             warn(f"{val_path} lists no validation images: using the fixed threshold {args.fixed_threshold}")
-        val_counts, threshold, chosen_on = None, args.fixed_threshold, "fixed (no validation images)"
+        val_counts, chosen_on = [None] * channels, "fixed (no validation images)"
+        thresholds = [args.fixed_threshold] * channels
 
-    out = args.results
-    for old in sorted((out / "probabilities").glob("*.png")):
+    outs = [args.results / code for code in lesions] or [args.results]
+    for old in sorted(p for o in outs for p in (o / "probabilities").glob("*.png")):
         old.unlink()  # maps of an earlier run must not mix with this one's
-    # the lesion FROC's fixed points, plus the chosen threshold itself
-    lesion_points = tuple(sorted(set(LESION_THRESHOLDS) | {round(threshold, 4)}))
-    test_counts = SetCounts(lesions=LesionCounts(lesion_points, args.lesion_overlap))
-    rows = []
-    for i, e in enumerate(evaluated(test, args.data, predict, "test")):
-        test_counts.add(e)
-        rows.append(image_row(e, threshold, out, args.overlay_scale if i < args.overlays else 0))
+    # each lesion's FROC at fixed points, plus its chosen threshold itself
+    test_counts = [SetCounts(lesions=LesionCounts(tuple(sorted(set(LESION_THRESHOLDS) | {round(t, 4)})),
+                                                  args.lesion_overlap)) for t in thresholds]
+    rows: list[list[dict]] = [[] for _ in range(channels)]
+    for i, e in enumerate(evaluated(test, args.data, predict, "test", lesions)):
+        for k in range(channels):
+            test_counts[k].add(e.lesion(k))
+            rows[k].append(image_row(e.lesion(k), thresholds[k], outs[k],
+                                     args.overlay_scale if i < args.overlays else 0))
 
-    test_frame, lesion_curve = curves_and_plots(test_counts, threshold, out, len(test), args.lesion_overlap)
-    at = lesion_curve["threshold"].index(round(threshold, 4))
-    lesion_at = {"threshold": threshold, "sensitivity": lesion_curve["sensitivity"][at],
-                 "fp_per_image": lesion_curve["fp_per_image"][at]}
-    optimal = choose_threshold(test_counts.frame, **rule)
-    metrics = {
-        "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
-        "test": {"whole_frame": test_frame, "field_of_view": summary(test_counts.fov, threshold)},
-        "validation": None if val_counts is None else {"whole_frame": summary(val_counts.frame, threshold),
-                                                       "field_of_view": summary(val_counts.fov, threshold)},
-        "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
-            "threshold": optimal, "whole_frame": test_counts.frame.at(optimal)},
-        "lesion_level": {"overlap": args.lesion_overlap, "at_threshold": lesion_at, **lesion_curve},
-        "paper": PAPER,
-        "settings": {k.lower(): str(getattr(args, k.lower())) for k in CONSTANTS},
-        "prep": asdict(prep),
-    }
-    write_json(metrics, out / "metrics.json")
-    write_csv(pd.DataFrame(rows), out / "per_image.csv")
-    write_json({"threshold": threshold, "rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode,
-                "inference": asdict(inference), "prep": asdict(prep)}, args.checkpoints / "threshold.json")
-    print_summary(threshold, args.threshold_rule, chosen_on, len(test), metrics["test"], lesion_at, out)
+    reports = []
+    for k in range(channels):
+        if lesions:
+            print(f"\n== {lesions[k]} ==")
+        reports.append(lesion_report(test_counts[k], val_counts[k], thresholds[k], chosen_on, rows[k], outs[k],
+                                     args, prep))
+    stored = {"rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode, "inference": asdict(inference),
+              "prep": asdict(prep)}
+    if lesions:
+        write_json({"lesions": dict(zip(lesions, reports, strict=True))}, args.results / "metrics.json")
+        write_csv(pd.DataFrame(lesion_table(lesions, reports)), args.results / "lesions.csv")
+        stored["thresholds"] = dict(zip(lesions, thresholds, strict=True))
+        print(f"\nper-lesion results in {', '.join(str(o) for o in outs)}; summary {args.results / 'lesions.csv'}")
+    else:
+        stored["threshold"] = thresholds[0]
+    write_json(stored, args.checkpoints / "threshold.json")
     return 0
 
 

@@ -8,6 +8,7 @@ half-written.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lesionseg import prep as preps
 from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli
 from lesionseg.imageio import atomic_dir, read_csv, remove_stale_tmp, resolve, write_csv
+from lesionseg.multi import lesions_of, mask_column
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
 from lesionseg.prep import Prep
@@ -44,14 +46,17 @@ def main(argv: list[str] | None = None) -> int:
     args = constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES)}).parse_args(argv)
     if args.patch_size < 1 or args.stride < 1:
         raise PipelineError("--patch-size and --stride must be positive")
-    prep = Prep(args.scale, args.mask_share, args.preprocess)
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")
+    lesions = lesions_of(manifest)
+    prep = Prep(args.scale, args.mask_share, args.preprocess, lesions)
     if not args.include_test:
         manifest = manifest[manifest.split != "test"]
     if manifest.empty:
         raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
     jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
-                     args.stride, args.min_lesion_pixels, prep) for r in manifest.itertuples()]
+                     args.stride, args.min_lesion_pixels, prep,
+                     tuple(resolve(getattr(r, mask_column(c)), args.data) for c in lesions))
+            for r in manifest.itertuples()]
     labels = pd.concat(pmap(label_patches, jobs, args.workers, "label"), ignore_index=True)
     chosen = choose(labels, args.neg_per_pos, args.seed)
     by_source = {stem: df for stem, df in chosen.groupby("source")}
@@ -69,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     n_pos, n_grid = int(chosen.positive.sum()), len(labels)
     print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
           f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")
-    if prep != Prep():
+    if replace(prep, lesions=()) != Prep():
         print(f"working scale {prep.scale} (mask share {prep.mask_share}), preprocessing {prep.preprocess}")
+    if lesions:
+        print(f"lesions {', '.join(lesions)}: patches hold any of them; patch masks bit-packed (bit k = lesion k)")
     print(f"wrote {args.data / 'patches'}/")
     return 0
 

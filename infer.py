@@ -3,6 +3,9 @@
 For each image (files, or folders of them): <stem>_prob.png (8-bit probability), <stem>_mask.png
 (0/255 at the threshold), <stem>_overlay.png, and one row of areas.csv (lesion pixels and percent
 of the field of view). The threshold is the one evaluate.py stored unless --threshold is given.
+A model of several lesions writes <stem>_<CODE>_prob.png and <stem>_<CODE>_mask.png per lesion (each
+at its own threshold; a typed --threshold applies to all), one overlay with a colour per lesion and
+a legend, and two areas.csv columns per lesion.
 """
 
 from __future__ import annotations
@@ -39,10 +42,13 @@ def stored_threshold(folder: Path, typed: float | None) -> dict:
     path = folder / "threshold.json"
     if not path.is_file():
         warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
-        return {"threshold": 0.5}
+        return {}
     try:
         stored = json.loads(path.read_text())
-        float(stored["threshold"])
+        if "thresholds" in stored:  # a model of several lesions
+            [float(v) for v in stored["thresholds"].values()]
+        else:
+            float(stored["threshold"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         if typed is not None:
             warn(f"{path}: unreadable ({exc}); using --threshold {typed} with infer.py's own settings")
@@ -77,6 +83,50 @@ def expand(inputs: list[str], out: Path) -> list[Path]:
     return list(by_stem.values())
 
 
+def lesion_thresholds(stored: dict, typed: float | None, lesions: tuple[str, ...]) -> list[float]:
+    """One threshold per model output: the typed one for all, else those evaluate.py stored, else 0.5."""
+    if typed is not None:
+        return [typed] * max(1, len(lesions))
+    if not lesions:
+        return [float(stored.get("threshold", 0.5))]
+    chosen = stored.get("thresholds", {})
+    if chosen and set(chosen) != set(lesions):
+        raise PipelineError(f"threshold.json is for the lesions {', '.join(chosen)} but the model predicts "
+                            f"{', '.join(lesions)}; run evaluate.py again, or pass --threshold")
+    return [float(chosen.get(code, 0.5)) for code in lesions]
+
+
+def segment(image, prob, thresholds: list[float], lesions: tuple[str, ...], out: Path, stem: str,
+            overlay_scale: int) -> dict:
+    """Write one photograph's maps, masks and overlay; return its areas.csv figures."""
+    import numpy as np
+
+    from lesionseg.fov import fov_from_image
+    from lesionseg.imageio import save_png
+    from lesionseg.multi import colour
+    from lesionseg.overlay import PRED, legend, overlay
+
+    area = int(fov_from_image(image).sum())
+    row: dict = {"fov_pixels": area} if lesions else {}
+    layers = []
+    for k, threshold in enumerate(thresholds):
+        pred = prob[..., k] >= threshold
+        name = f"{stem}_{lesions[k]}" if lesions else stem
+        save_png(np.round(prob[..., k] * 255).astype(np.uint8), out / f"{name}_prob.png", compress_level=6)
+        save_png(pred.astype(np.uint8) * 255, out / f"{name}_mask.png", compress_level=6)
+        layers.append((pred, colour(lesions[k], k) if lesions else PRED))
+        prefix = f"{lesions[k]}_" if lesions else ""
+        lesion = int(pred.sum())
+        row |= {f"{prefix}threshold": threshold, f"{prefix}lesion_pixels": lesion}
+        row |= {} if lesions else {"fov_pixels": area}  # one lesion: the columns in their first order
+        row |= {f"{prefix}lesion_percent_of_fov": 100 * lesion / area if area else float("nan")}
+    picture = overlay(image, layers, overlay_scale)
+    if lesions:
+        picture = legend(picture, [(code, rgb) for code, (_, rgb) in zip(lesions, layers, strict=True)])
+    save_png(picture, out / f"{stem}_overlay.png")
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = constants_parser(__doc__, CONSTANTS,
                               {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
@@ -86,17 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_tensorflow()
 
-    import numpy as np
     import pandas as pd
     from tqdm import tqdm
 
-    from lesionseg.checkpoints import load_trained
-    from lesionseg.fov import fov_from_image
-    from lesionseg.imageio import read_rgb, save_png, write_csv
+    from lesionseg.checkpoints import load_trained, model_prep
+    from lesionseg.imageio import read_rgb, write_csv
     from lesionseg.model import with_precision
-    from lesionseg.overlay import PRED, overlay
     from lesionseg.predict import Inference, predict_image
-    from lesionseg.prep import PREP_FILE, Prep
 
     if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
         args.shipped = Path(__file__).resolve().parent / args.shipped
@@ -105,12 +151,13 @@ def main(argv: list[str] | None = None) -> int:
               f"(see {args.shipped / 'MODEL_CARD.md'})")
         args.checkpoints = args.shipped
     trained = load_trained(args.checkpoints)  # a missing model is said first
+    prep = model_prep(trained, args.checkpoints)
     files = expand(args.inputs, args.out)
     if (args.out / "areas.csv").is_file():
         warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
              "will list this run's images only (use another --out to keep both)")
     stored = stored_threshold(args.checkpoints, args.threshold)
-    threshold = args.threshold if args.threshold is not None else float(stored["threshold"])
+    thresholds = lesion_thresholds(stored, args.threshold, prep.lesions)
     inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})
     chosen = stored.get("inference", {})
     typed = given_dests(parser, argv)
@@ -118,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     overridden = sorted(k for k in chosen if k in typed and getattr(inference, k) != chosen[k])
     inference = replace(inference, **kept)
     if overridden and args.threshold is None:
-        warn(f"the threshold {threshold:.3f} was chosen under other settings ({', '.join(overridden)}); "
-             "its figures may not hold")
+        which = f"thresholds ({', '.join(f'{t:.3f}' for t in thresholds)}) were" if prep.lesions \
+            else f"threshold {thresholds[0]:.3f} was"
+        warn(f"the {which} chosen under other settings ({', '.join(overridden)}); its figures may not hold")
     model = with_precision(trained, inference.precision)
-    prep = Prep.read(args.checkpoints / PREP_FILE)
     rows, failed = [], []
     for path in tqdm(files, desc="infer", unit="img"):
         try:
@@ -131,17 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(path)
             continue
         prob = predict_image(model, image, inference, prep)
-        pred = prob >= threshold
-        fov = fov_from_image(image)
-        save_png(np.round(prob * 255).astype(np.uint8), args.out / f"{path.stem}_prob.png", compress_level=6)
-        save_png(pred.astype(np.uint8) * 255, args.out / f"{path.stem}_mask.png", compress_level=6)
-        save_png(overlay(image, [(pred, PRED)], args.overlay_scale), args.out / f"{path.stem}_overlay.png")
-        lesion, area = int(pred.sum()), int(fov.sum())
-        rows.append({"image": str(path), "stem": path.stem, "threshold": threshold, "lesion_pixels": lesion,
-                     "fov_pixels": area, "lesion_percent_of_fov": 100 * lesion / area if area else float("nan")})
+        figures = segment(image, prob, thresholds, prep.lesions, args.out, path.stem, args.overlay_scale)
+        rows.append({"image": str(path), "stem": path.stem} | figures)
     if rows:
         write_csv(pd.DataFrame(rows), args.out / "areas.csv")
-        print(f"{len(rows)} image(s) segmented at threshold {threshold:.3f}: {args.out}/ (areas.csv)")
+        at = ", ".join(f"{code} {t:.3f}" for code, t in zip(prep.lesions, thresholds, strict=True)) \
+            if prep.lesions else f"{thresholds[0]:.3f}"
+        print(f"{len(rows)} image(s) segmented at threshold {at}: {args.out}/ (areas.csv)")
     if failed:
         print(f"error: {len(failed)} image(s) could not be read: {', '.join(p.name for p in failed)}",
               file=sys.stderr)

@@ -15,6 +15,7 @@ import numpy as np
 
 from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
+from lesionseg.multi import mask_column, parse_weights, per_lesion_weights
 from lesionseg.quiet import quiet_tensorflow
 
 DATA = Path("data")
@@ -22,7 +23,7 @@ CHECKPOINTS = Path("checkpoints")
 BASE_FILTERS = 16  # the paper: 16, 32, ..., 1024
 DEPTH = 7  # levels, bottom included
 L2_REG = 1e-5  # L2 kernel regularisation (Keras convention: l2 * sum(w^2))
-POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1)
+POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1); several: 3,5 per lesion
 LEARNING_RATE = 1e-4
 BETA_1 = 0.9
 BETA_2 = 0.999
@@ -34,6 +35,7 @@ EPOCHS = 100
 STEPS_PER_EPOCH = 0  # 0: one pass over the training patches
 SAMPLING = "grid"  # grid (the paper): the extracted patches | crops: fresh crops each epoch from whole images
 LESION_CROP_SHARE = 0.5  # crops: share centred on a lesion pixel; the rest uniform in the field of view
+LESION_CROP_CENTRE = "pixel"  # crops: pixel (uniform over lesion pixels) | lesion (each lesion equally often)
 VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spaced N, -1 none
 VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
 WORKERS = 2  # processes that decode the whole training images (crops)
@@ -98,7 +100,7 @@ def learning_rate(args, steps_per_epoch: int):
                                                   warmup_target=args.learning_rate, warmup_steps=warmup)
 
 
-def resume_or_build(args, state: dict | None, config: dict, steps: int):
+def resume_or_build(args, state: dict | None, config: dict, steps: int, outputs: int):
     """The checkpoint's model when resuming (same configuration, or a clear refusal), else a new one."""
     import keras
 
@@ -118,7 +120,7 @@ def resume_or_build(args, state: dict | None, config: dict, steps: int):
         trainlog.truncate_history(folder, state["epoch"])
         print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
         return model
-    model = build_unet(args.base_filters, args.depth, args.l2_reg)
+    model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps), args.beta_1, args.beta_2),
                   loss=make_loss(args.loss, args.pos_weight), metrics=[dice_metric()])
     return model
@@ -132,15 +134,18 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
     aug = Augment(True, args.brightness_delta, args.hue_delta) if args.augment else None
     if args.sampling == "grid":
         return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
-                                per_epoch=per_epoch, drop_remainder=multi)
+                                per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)
     from lesionseg.crops import crop_dataset, load_bank
 
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
     crops = steps * args.batch_size  # whole batches of fresh crops
+    what = "any of the lesions" if prep.lesions else "lesions"
+    how = f"each of {len(bank.lesion_starts) - 1} lesions equally often" if args.lesion_crop_centre == "lesion" \
+        else "a pixel drawn over all lesion pixels"
     print(f"crops: {len(bank.images)} whole training images in memory, {crops} fresh {patch} px crops "
-          f"per epoch ({args.lesion_crop_share:.0%} centred on lesions)")
+          f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
     return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, crops,
-                        args.lesion_crop_share, aug)
+                        args.lesion_crop_share, aug, args.lesion_crop_centre)
 
 
 def selection(args, prep) -> tuple[list, str]:
@@ -152,8 +157,14 @@ def selection(args, prep) -> tuple[list, str]:
     if args.val_aupr_every > 0 and has_rows(val_images):
         from lesionseg.selection import ValImageScore
 
-        table = read_csv(val_images, ["image", "mask"], "run traintest_split.py first")
-        return [ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs)], "val_aupr"
+        table = read_csv(val_images, ["image", "mask", *(mask_column(c) for c in prep.lesions)],
+                         "run traintest_split.py again")
+        scorer = ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs)
+        if any(scorer.present):
+            return [scorer], "val_aupr"
+        warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by "
+             "validation loss")
+        return [], "val_loss"
     if args.val_aupr_every > 0:
         warn(f"{val_images} lists no validation images: the best epoch is chosen by validation loss")
     return [], "val_loss"
@@ -161,8 +172,9 @@ def selection(args, prep) -> tuple[list, str]:
 
 def main(argv: list[str] | None = None) -> int:
     choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"], "LOSS": ["wbce", "wbce_dice"],
-               "LR_SCHEDULE": ["constant", "cosine"], "SAMPLING": ["grid", "crops"]}
-    args = constants_parser(__doc__, CONSTANTS, choices).parse_args(argv)
+               "LR_SCHEDULE": ["constant", "cosine"], "SAMPLING": ["grid", "crops"],
+               "LESION_CROP_CENTRE": ["pixel", "lesion"]}
+    args = constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights}).parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:
         raise PipelineError("--batch-size and --epochs must be at least 1")
     strategy, devices = setup(args)
@@ -182,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_rows(val_csv) else ([], [])
     val_imgs, val_masks = subset(val_imgs, args.val_patches), subset(val_masks, args.val_patches)
     prep = Prep.read(args.data / "patches" / PREP_FILE)
+    weights = per_lesion_weights(args.pos_weight, prep.lesions)
+    args.pos_weight = list(weights) if isinstance(weights, tuple) else weights  # as state.json stores it
     patch = Image.open(train_imgs[0]).size[0]
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
                             f"{size_multiple(args.depth)}; change --depth or extract other patches")
     config = {k: getattr(args, k) for k in ck.CONFIG_KEYS if hasattr(args, k)} | {"patch_size": patch}
     config |= {"scale": prep.scale, "mask_share": prep.mask_share, "preprocess": prep.preprocess,
-               "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
+               "lesions": list(prep.lesions), "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)
     if args.fresh and (moved := ck.set_aside(folder)):
@@ -200,19 +214,20 @@ def main(argv: list[str] | None = None) -> int:
     if steps < 1:
         raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
     with strategy.scope():
-        model = resume_or_build(args, state, config, steps)
+        model = resume_or_build(args, state, config, steps, prep.channels)
     prep.write(folder / PREP_FILE)  # the model's working scale and preprocessing, for evaluate.py / infer.py
     start = state["epoch"] if state else 0
-    print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters; "
+    outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""
+    print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters{outputs}; "
           f"{len(train_imgs)} training / {len(val_imgs)} validation patches of {patch} px; devices {devices}")
     if start >= args.epochs:
         print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")
         return 0
 
     train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
-    val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi) if val_imgs else None
+    val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi, prep.channels) if val_imgs else None
     scorers, monitor = selection(args, prep)
-    log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches)
+    log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.lesions)
     saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, log, monitor)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]
     if args.tensorboard:

@@ -1,7 +1,8 @@
 """Stage 3: split into train / validation / test, by whole image by default (no leak).
 
 Writes data/train.csv and data/val.csv (patch image, patch mask, source image), and
-data/test.csv and data/val_images.csv (full image, full mask, field-of-view mask) for evaluation.
+data/test.csv and data/val_images.csv (full image, full mask, field-of-view mask, and each lesion's
+mask when there are several) for evaluation.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.imageio import read_csv, write_csv
+from lesionseg.multi import lesions_of, mask_column
 from lesionseg.split import leaked_images, split_images, split_patches
 
 DATA = Path("data")
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if train.empty:
         raise PipelineError("the split leaves no training patches; lower --val-fraction / --test-fraction")
     leak = leaked_images(train, val)
-    full = manifest[["stem", "image", "mask", "fov"]]
+    full = manifest[["stem", "image", "mask", "fov", *(mask_column(c) for c in lesions_of(manifest))]]
     test_images = full[manifest.stem.map(role) == "test"]
     val_stems = set(val.source)
     val_images = full[manifest.stem.isin(val_stems)]

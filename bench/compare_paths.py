@@ -37,9 +37,10 @@ def main() -> None:
     model16 = with_precision(model, "bfloat16")
     multiple = size_multiple(model_depth(model))
     table = read_csv(args.data / args.table, ["image", "mask"], "run traintest_split.py first")
-    paths = {"faithful": lambda im: predict_faithful(model, im, args.patch_size, args.stride),
-             "fast": lambda im: predict_fast(model, im, multiple),
-             "fast_bf16": lambda im: predict_fast(model16, im, multiple)}
+    # the first output (a single-lesion model's only one)
+    paths = {"faithful": lambda im: predict_faithful(model, im, args.patch_size, args.stride)[..., 0],
+             "fast": lambda im: predict_fast(model, im, multiple)[..., 0],
+             "fast_bf16": lambda im: predict_fast(model16, im, multiple)[..., 0]}
     counts = {k: ThresholdCounts() for k in paths}
     seconds = dict.fromkeys(paths, 0.0)
     mad = {k: [] for k in paths if k != "faithful"}

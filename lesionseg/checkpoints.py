@@ -23,7 +23,8 @@ BEST = "best.keras"
 # what a resumed run must share with the checkpoint: the model, and the data stream it was fed
 CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision", "seed", "batch_size",
                "steps_per_epoch", "augment", "brightness_delta", "hue_delta", "loss", "sampling", "lesion_crop_share",
-               "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale", "mask_share", "preprocess")
+               "lesion_crop_centre", "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale",
+               "mask_share", "preprocess", "lesions")
 MONITORS = {"val_loss": min, "val_aupr": max}  # what picks the best epoch, and which way is better
 
 
@@ -146,3 +147,16 @@ def load_trained(path: Path) -> keras.Model:
         return keras.models.load_model(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise PipelineError(f"{path}: cannot load the model ({exc}); it is damaged or from another version") from None
+
+
+def model_prep(model: keras.Model, folder: Path):
+    """The working scale, preprocessing and lesions stored with a model (prep.json), checked against
+    the model's outputs: a model that predicts other lesions than its files say would mislabel them."""
+    from .model import model_outputs
+    from .prep import PREP_FILE, Prep
+
+    prep = Prep.read(folder / PREP_FILE)
+    if model_outputs(model) != prep.channels:
+        raise PipelineError(f"{folder}: the model has {model_outputs(model)} output(s) but {PREP_FILE} names "
+                            f"{prep.channels} lesion(s); copy the run's own {PREP_FILE}, or train it again")
+    return prep

@@ -16,15 +16,20 @@ from .fov import fov_from_image
 from .imageio import read_binary_mask, read_gray, read_rgb, resolve
 from .lesions import LesionCounts
 from .metrics import ThresholdCounts
+from .multi import mask_column
 
 
 @dataclass
 class Evaluated:
     stem: str
     image: np.ndarray  # RGB, original size
-    prob: np.ndarray  # lesion probability, original size
-    truth: np.ndarray
+    prob: np.ndarray  # lesion probability, original size: HxW, or HxWxK from `evaluated`
+    truth: np.ndarray  # the same shape as prob
     fov: np.ndarray
+
+    def lesion(self, k: int) -> Evaluated:
+        """The view of lesion k alone (HxW maps), which the counts and per-image rows take."""
+        return Evaluated(self.stem, self.image, self.prob[..., k], self.truth[..., k], self.fov)
 
 
 @dataclass
@@ -40,24 +45,32 @@ class SetCounts:
             self.lesions.add(e.prob, e.truth)
 
 
-def load_truth(row, data: Path, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lesion mask, field of view): the dataset's FOV mask when it has one, else estimated."""
-    truth = read_binary_mask(resolve(row.mask, data))
+def read_truths(row, data: Path, lesions: tuple[str, ...] = ()) -> np.ndarray:
+    """HxWxK bool: the row's mask (one lesion) or each lesion's `mask_<CODE>`, in the model's order."""
+    paths = [getattr(row, mask_column(c)) for c in lesions] if lesions else [row.mask]
+    return np.stack([read_binary_mask(resolve(p, data)) for p in paths], axis=-1)
+
+
+def load_truth(row, data: Path, image: np.ndarray, lesions: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(HxWxK lesion masks, field of view): the dataset's FOV mask when it has one, else estimated."""
     fov = read_gray(resolve(row.fov, data)) > 127 if getattr(row, "fov", "") else fov_from_image(image)
-    return truth, fov
+    return read_truths(row, data, lesions), fov
 
 
 def evaluated(table: pd.DataFrame, data: Path, predict: Callable[[np.ndarray], np.ndarray],
-              desc: str) -> Iterator[Evaluated]:
-    """Each listed image predicted, in the table's order, with a progress bar."""
+              desc: str, lesions: tuple[str, ...] = ()) -> Iterator[Evaluated]:
+    """Each listed image predicted (HxWxK, one channel per lesion), in the table's order, with a
+    progress bar."""
     for row in tqdm(list(table.itertuples()), desc=desc, unit="img"):
         image = read_rgb(resolve(row.image, data))
-        truth, fov = load_truth(row, data, image)
+        truth, fov = load_truth(row, data, image, lesions)
         yield Evaluated(row.stem, image, predict(image), truth, fov)
 
 
-def count_all(items: Iterable[Evaluated], lesions: LesionCounts | None = None) -> SetCounts:
-    counts = SetCounts(lesions=lesions)
+def count_all(items: Iterable[Evaluated], channels: int = 1) -> list[SetCounts]:
+    """Pixel counts of every threshold, one SetCounts per lesion."""
+    counts = [SetCounts() for _ in range(channels)]
     for e in items:
-        counts.add(e)
+        for k, c in enumerate(counts):
+            c.add(e.lesion(k))
     return counts

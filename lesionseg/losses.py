@@ -1,7 +1,9 @@
 """Losses and the soft Dice metric, in keras.ops so they run on any Keras backend.
 
 `wbce` (the paper): pixel-wise weighted binary cross-entropy on logits.
-`wbce_dice`: the same plus a soft Dice loss over the whole batch. Exudates cover about 1% of the
+`wbce_dice`: the same plus a soft Dice loss over the whole batch.
+With several lesions (one output channel each) the per-lesion losses are summed, each lesion with
+its own positive weight. Exudates cover about 1% of the
 pixels, so BCE alone is content with a near-constant low prediction for a long time; the Dice term
 scores overlap directly and does not care how many background pixels there are.
 """
@@ -15,19 +17,21 @@ LOSSES = ("wbce", "wbce_dice")
 DICE_SMOOTH = 1.0  # pixels added to numerator and denominator: a batch without lesion gives no 0/0
 
 
-def _weighted_bce(y, x, pos_weight: float):
-    """Per-sample mean of w * BCE(logit, y), w = pos_weight on lesion pixels and 1 elsewhere."""
+def _weighted_bce(y, x, pos_weight):
+    """Per-sample mean over pixels of w * BCE(logit, y), w = pos_weight on lesion pixels and 1
+    elsewhere, summed over lesions (channels); pos_weight is one number or one per channel."""
     # log(1 + exp(-|x|)) form: exact and stable for large logits
     bce = ops.maximum(x, 0.0) - x * y + ops.log1p(ops.exp(-ops.abs(x)))
-    weight = 1.0 + (pos_weight - 1.0) * y
-    return ops.mean(weight * bce, axis=(1, 2, 3))
+    weight = 1.0 + (ops.convert_to_tensor(pos_weight, "float32") - 1.0) * y
+    return ops.sum(ops.mean(weight * bce, axis=(1, 2)), axis=-1)
 
 
 def _batch_dice_loss(y, x):
-    """1 - soft Dice of the sigmoid probabilities over all pixels of the batch."""
+    """1 - soft Dice of the sigmoid probabilities over all pixels of the batch, summed over lesions."""
     p = ops.sigmoid(x)
-    inter = ops.sum(p * y)
-    return 1.0 - (2.0 * inter + DICE_SMOOTH) / (ops.sum(p) + ops.sum(y) + DICE_SMOOTH)
+    inter = ops.sum(p * y, axis=(0, 1, 2))
+    return ops.sum(1.0 - (2.0 * inter + DICE_SMOOTH) / (ops.sum(p, axis=(0, 1, 2)) + ops.sum(y, axis=(0, 1, 2))
+                                                          + DICE_SMOOTH))
 
 
 @keras.saving.register_keras_serializable(package="lesionseg")
@@ -39,9 +43,10 @@ class WeightedBCE(keras.losses.Loss):
     batch mean is BCE + dice_weight * Dice loss).
     """
 
-    def __init__(self, pos_weight: float = 3.0, dice_weight: float = 0.0, name: str = "weighted_bce", **kwargs):
+    def __init__(self, pos_weight: float | list[float] = 3.0, dice_weight: float = 0.0, name: str = "weighted_bce",
+                 **kwargs):
         super().__init__(name=name, **kwargs)
-        self.pos_weight = float(pos_weight)
+        self.pos_weight = float(pos_weight) if isinstance(pos_weight, int | float) else [float(w) for w in pos_weight]
         self.dice_weight = float(dice_weight)
 
     def call(self, y_true, y_pred):
@@ -56,7 +61,8 @@ class WeightedBCE(keras.losses.Loss):
         return {**super().get_config(), "pos_weight": self.pos_weight, "dice_weight": self.dice_weight}
 
 
-def make_loss(name: str, pos_weight: float) -> keras.losses.Loss:
+def make_loss(name: str, pos_weight: float | tuple[float, ...]) -> keras.losses.Loss:
+    """pos_weight: one number for every lesion, or one per output channel."""
     if name == "wbce":
         return WeightedBCE(pos_weight)
     if name == "wbce_dice":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PipelineError
-from .imageio import image_size, open_image, read_gray, save_png
+from .imageio import image_size, open_image, read_binary_mask, read_gray, save_png
 from .layouts import Sample
 
 THRESHOLD = 50
@@ -49,3 +49,10 @@ def binarize_sample(sample: Sample, out_path: Path, threshold: int = THRESHOLD) 
             raise PipelineError(f"{sample.fov}: field-of-view mask is {fw}x{fh}, image is {width}x{height}")
     save_png(mask, out_path)
     return float((mask > 0).mean())
+
+
+def union_mask(paths: list[Path], out_path: Path) -> float:
+    """The union of several derived 0/255 masks, written as one; returns its lesion pixel fraction."""
+    union = np.logical_or.reduce([read_binary_mask(p) for p in paths])
+    save_png(union.astype(np.uint8) * 255, out_path)
+    return float(union.mean())

@@ -2,7 +2,8 @@
 
 Input is raw 0..255 RGB, scaled to [-1, 1] inside the model (x / 127.5 - 1, as the paper's code).
 Each level: two (3x3 conv, batch norm, ReLU); 2x2 max pooling down; 2x2 stride-2 transposed conv
-up, concatenated with the skip; a final 1x1 conv gives one logit per pixel (float32 always).
+up, concatenated with the skip; a final 1x1 conv gives one logit per pixel and lesion (float32
+always): one output channel per lesion, each its own sigmoid, since lesions may overlap.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _block(x, filters: int, l2: float, name: str):
     return x
 
 
-def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5) -> keras.Model:
+def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs: int = 1) -> keras.Model:
     """Any input whose sides are multiples of 2**(depth-1) works, not only 512x512 patches."""
     if depth < 2 or base_filters < 1:
         raise ValueError("depth must be >= 2 and base_filters >= 1")
@@ -39,7 +40,7 @@ def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5) -> kera
                                    name=f"up{level + 1}")(x)
         x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
         x = _block(x, f, l2, f"dec{level + 1}")
-    logits = layers.Conv2D(1, 1, dtype="float32", name="logits")(x)
+    logits = layers.Conv2D(outputs, 1, dtype="float32", name="logits")(x)
     return keras.Model(inputs, logits, name=f"unet_f{base_filters}_d{depth}")
 
 
@@ -74,6 +75,11 @@ def model_depth(model: keras.Model) -> int:
     return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
 
 
+def model_outputs(model: keras.Model) -> int:
+    """Output channels: one per lesion."""
+    return int(model.output_shape[-1])
+
+
 def input_multiple(model: keras.Model) -> int:
     """What the model's input sides must be a multiple of."""
     return size_multiple(model_depth(model))
@@ -82,7 +88,8 @@ def input_multiple(model: keras.Model) -> int:
 def rebuild(model: keras.Model) -> keras.Model:
     """A fresh U-Net of the same shape carrying the model's weights, built under the current dtype
     policy, without optimizer state or regularisers."""
-    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0)
+    twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0,
+                      outputs=model_outputs(model))
     twin.set_weights(model.get_weights())
     return twin
 

@@ -28,3 +28,24 @@ def overlay(image: np.ndarray, layers: list[tuple[np.ndarray, tuple[int, int, in
 
 def error_overlay(image: np.ndarray, pred: np.ndarray, truth: np.ndarray, scale: int = 1) -> np.ndarray:
     return overlay(image, [(pred & truth, TP), (pred & ~truth, FP), (~pred & truth, FN)], scale)
+
+
+def legend(image: np.ndarray, entries: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
+    """A key in the top-left corner: one colour swatch and name per lesion."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(12, image.shape[0] // 40)
+    try:
+        font = ImageFont.load_default(size)
+    except TypeError:  # Pillow < 10.1 has one fixed size
+        font = ImageFont.load_default()
+    im = Image.fromarray(image)
+    draw = ImageDraw.Draw(im)
+    pad = size // 2
+    box_w = pad * 3 + size + int(max(draw.textlength(name, font=font) for name, _ in entries))
+    draw.rectangle([0, 0, box_w, pad + len(entries) * (size + pad)], fill=(0, 0, 0))
+    for i, (name, rgb) in enumerate(entries):
+        y = pad + i * (size + pad)
+        draw.rectangle([pad, y, pad + size, y + size], fill=rgb)
+        draw.text((2 * pad + size, y), name, fill=(255, 255, 255), font=font)
+    return np.asarray(im)

@@ -16,6 +16,7 @@ from PIL import Image
 
 from .errors import PipelineError
 from .imageio import read_binary_mask, read_rgb
+from .multi import pack
 from .prep import Prep, prepare_image, prepare_mask
 from .tiling import crop, grid
 
@@ -31,6 +32,7 @@ class PatchJob:
     stride: int
     min_lesion_pixels: int = 1
     prep: Prep = Prep()  # working scale and preprocessing; the grid is laid in scaled pixels
+    lesion_masks: tuple[Path, ...] = ()  # several lesions: each one's mask (`mask` is their union)
 
 
 def label_patches(job: PatchJob) -> pd.DataFrame:
@@ -58,19 +60,30 @@ def patch_name(stem: str, row: int, col: int) -> str:
     return f"{stem}_r{row:02d}_c{col:02d}"
 
 
+def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep: Prep) -> np.ndarray:
+    """The mask the network learns from, at the working scale: 0/255 for one lesion, bit-packed
+    (bit k = lesion k) for several. Checked against the image's size."""
+    from .imageio import image_size
+
+    paths = lesion_masks or (mask,)
+    masks = [read_binary_mask(p) for p in paths]
+    width, height = image_size(image)
+    for p, m in zip(paths, masks, strict=True):
+        if m.shape != (height, width):
+            raise PipelineError(f"{image}: image is {width}x{height}, its mask {p} {m.shape[1]}x{m.shape[0]}; "
+                                "run gt_binary.py again")
+    scaled = [prepare_mask(m, prep) for m in masks]
+    return pack(scaled) if lesion_masks else scaled[0].astype(np.uint8) * 255
+
+
 def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
     """Crop and save the chosen patches of one image: JPEG q100 images (as the paper), PNG masks."""
     if chosen.empty:
         return
-    image = read_rgb(job.image)
-    mask = read_binary_mask(job.mask)
-    if image.shape[:2] != mask.shape:
-        raise PipelineError(f"{job.image}: image is {image.shape[1]}x{image.shape[0]}, its mask {job.mask} "
-                            f"{mask.shape[1]}x{mask.shape[0]}; run gt_binary.py again")
-    image, mask = prepare_image(image, job.prep), prepare_mask(mask, job.prep)
+    mask = training_mask(job.image, job.mask, job.lesion_masks, job.prep)
+    image = prepare_image(read_rgb(job.image), job.prep)
     for r, c, y, x in chosen[["row", "col", "y", "x"]].itertuples(index=False):
         name = patch_name(job.stem, r, c)
         # plain saves: the whole output folder is swapped in atomically by the caller
         Image.fromarray(crop(image, y, x, job.patch)).save(out_dir / "images" / f"{name}.jpg", quality=100)
-        m = crop(mask, y, x, job.patch).astype(np.uint8) * 255
-        Image.fromarray(m).save(out_dir / "masks" / f"{name}.png", compress_level=1)
+        Image.fromarray(crop(mask, y, x, job.patch)).save(out_dir / "masks" / f"{name}.png", compress_level=1)

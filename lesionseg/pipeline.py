@@ -39,11 +39,15 @@ def load_patch_table(csv: Path, data: Path) -> tuple[list[str], list[str]]:
     return images, masks
 
 
-def decode(image_path, mask_path):
-    """float32 image 0..255 (HxWx3) and float32 mask 0/1 (HxWx1)."""
+def decode(image_path, mask_path, channels: int = 1):
+    """float32 image 0..255 (HxWx3) and float32 mask 0/1 (HxWxK): a 0/255 mask for one lesion, a
+    bit-packed one (bit k = lesion k) for several."""
     image = tf.cast(tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3), tf.float32)
     mask = tf.io.decode_png(tf.io.read_file(mask_path), channels=1)
-    return image, tf.cast(mask > 127, tf.float32)
+    if channels == 1:
+        return image, tf.cast(mask > 127, tf.float32)
+    bits = tf.constant([1 << k for k in range(channels)], tf.uint8)
+    return image, tf.cast(tf.bitwise.bitwise_and(mask, bits) > 0, tf.float32)
 
 
 def augment(image, mask, seed, cfg: Augment):
@@ -77,7 +81,7 @@ def epoch_orders(n: int, seed: int, start: int, stop: int, shuffle: bool, length
 
 def training_dataset(images: list[str], masks: list[str], batch: int, seed: int, start_epoch: int, epochs: int,
                      cfg: Augment | None, shuffle: bool = True, per_epoch: int | None = None,
-                     drop_remainder: bool = False) -> tf.data.Dataset:
+                     drop_remainder: bool = False, channels: int = 1) -> tf.data.Dataset:
     """Batches for epochs start_epoch..epochs-1 back to back; each epoch ends with its own last batch.
     `per_epoch` patches an epoch (default: one pass) for fixed-length epochs."""
     n = len(images)
@@ -85,7 +89,7 @@ def training_dataset(images: list[str], masks: list[str], batch: int, seed: int,
     paths = tf.constant(images), tf.constant(masks)
 
     def load(epoch, pos, idx):
-        image, mask = decode(paths[0][idx], paths[1][idx])
+        image, mask = decode(paths[0][idx], paths[1][idx], channels)
         if cfg is not None:
             element_seed = tf.stack([tf.constant(seed, tf.int64), epoch * orders.shape[1] + pos])
             image, mask = augment(image, mask, element_seed, cfg)
@@ -100,8 +104,9 @@ def training_dataset(images: list[str], masks: list[str], batch: int, seed: int,
     return tf.data.Dataset.range(orders.shape[0]).flat_map(one_epoch).prefetch(AUTOTUNE)
 
 
-def eval_dataset(images: list[str], masks: list[str], batch: int, drop_remainder: bool = False) -> tf.data.Dataset:
+def eval_dataset(images: list[str], masks: list[str], batch: int, drop_remainder: bool = False,
+                 channels: int = 1) -> tf.data.Dataset:
     """drop_remainder: with several replicas a short last batch would leave one of them empty."""
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
-    ds = ds.map(decode, num_parallel_calls=AUTOTUNE, deterministic=True)
+    ds = ds.map(lambda i, m: decode(i, m, channels), num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.batch(batch, drop_remainder=drop_remainder).prefetch(AUTOTUNE)

@@ -1,6 +1,7 @@
 """What happens to a photograph before the network sees it: the working scale and the optional
-contrast equalisation. One function for training, evaluation and inference, and one small settings
-object stored beside the patches and beside the model, so no stage can silently use another.
+contrast equalisation (and which lesions the masks carry). One function for training, evaluation and
+inference, and one small settings object stored beside the patches and beside the model, so no stage
+can silently use another.
 
 Scale: images are resampled with an area filter (each output pixel the mean of the source pixels it
 covers); masks mark lesion where at least `mask_share` of the covered source pixels are lesion (0.5
@@ -30,6 +31,7 @@ class Prep:
     scale: float = 1.0  # working scale: 0.5 halves both sides
     mask_share: float = 0.5  # share of covered source pixels that must be lesion (scale < 1)
     preprocess: str = "none"  # none (the paper) | clahe
+    lesions: tuple[str, ...] = ()  # several lesions (bit-packed masks, one output each), in order; () one
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -40,6 +42,11 @@ class Prep:
             choices = ", ".join(PREPROCESS_CHOICES)
             raise PipelineError(f"unknown preprocessing {self.preprocess!r}; use one of {choices}")
 
+    @property
+    def channels(self) -> int:
+        """Model outputs: one per lesion."""
+        return max(1, len(self.lesions))
+
     def scaled_size(self, height: int, width: int) -> tuple[int, int]:
         return max(1, round(height * self.scale)), max(1, round(width * self.scale))
 
@@ -47,7 +54,10 @@ class Prep:
         from .imageio import atomic_path
 
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+            settings = asdict(self)
+            if not self.lesions:  # a single-lesion run's file stays as it always was
+                del settings["lesions"]
+            tmp.write_text(json.dumps(settings, indent=2, sort_keys=True))
 
     @classmethod
     def read(cls, path: Path, missing_ok: bool = True) -> Prep:
@@ -92,7 +102,10 @@ def prepare_mask(mask: np.ndarray, prep: Prep) -> np.ndarray:
 
 
 def to_original(prob: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Probabilities at the working scale -> the original size (bilinear), float32 in [0, 1]."""
-    if prob.shape == (height, width):
+    """Probabilities (HxW or HxWxK) at the working scale -> the original size (bilinear), float32 in
+    [0, 1]; channel by channel, since OpenCV drops a single trailing channel and caps their number."""
+    if prob.shape[:2] == (height, width):
         return prob
+    if prob.ndim == 3:
+        return np.stack([to_original(prob[..., k], height, width) for k in range(prob.shape[2])], axis=-1)
     return np.clip(_resize(prob.astype(np.float32), height, width, shrink=False), 0.0, 1.0)

@@ -1,7 +1,8 @@
 """Model selection on whole validation images: every few epochs the validation photographs are
 predicted as evaluate.py would (working scale, fast path, resampled to the original size) and
 their AUPR against the original masks goes into the epoch's logs as `val_aupr`. The loss on
-validation patches is a noisy stand-in for what is finally measured; this is the measure itself."""
+validation patches is a noisy stand-in for what is finally measured; this is the measure itself.
+With several lesions `val_aupr` is the mean of the lesions' AUPRs, each logged as `val_aupr_<CODE>`."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
-from .imageio import read_binary_mask, read_rgb, resolve
+from .errors import warn
+from .evaluation import read_truths
+from .imageio import read_rgb, resolve
 from .metrics import ThresholdCounts, average_precision
 from .predict import Inference, predict_prepared
 from .prep import Prep, prepare_image, to_original
@@ -23,24 +27,36 @@ class ValImageScore(keras.callbacks.Callback):
     def __init__(self, table: pd.DataFrame, data: Path, prep: Prep, every: int, last_epoch: int,
                  inference: Inference = Inference()):
         super().__init__()
-        self.every, self.last_epoch, self.inference = every, last_epoch, inference
-        # decoded once: prepared inputs and the original-size truth
-        self.cases = [(prepare_image(read_rgb(resolve(r.image, data)), prep), read_binary_mask(resolve(r.mask, data)))
+        self.every, self.last_epoch, self.inference, self.lesions = every, last_epoch, inference, prep.lesions
+        # decoded once: prepared inputs and the original-size truth, one channel per lesion
+        self.cases = [(prepare_image(read_rgb(resolve(r.image, data)), prep), read_truths(r, data, prep.lesions))
                       for r in table.itertuples()]
+        # a lesion no validation image shows has no AUPR: the others are averaged
+        self.present = [any(truth[..., k].any() for _, truth in self.cases) for k in range(prep.channels)]
+        missing = [code for code, p in zip(prep.lesions or ("lesion",), self.present, strict=True) if not p]
+        if missing and any(self.present):
+            warn(f"no validation image shows {', '.join(missing)}: val_aupr averages the other lesions")
 
     def due(self, epoch: int) -> bool:
         return epoch % self.every == 0 or epoch == self.last_epoch
 
-    def score(self, model: keras.Model) -> float:
-        counts = ThresholdCounts()
+    def score(self, model: keras.Model) -> list[float]:
+        """Each lesion's AUPR over the validation images."""
+        counts = [ThresholdCounts() for _ in range(max(1, len(self.lesions)))]
         for image, truth in self.cases:
-            counts.add(to_original(predict_prepared(model, image, self.inference), *truth.shape), truth)
-        return average_precision(counts)
+            prob = to_original(predict_prepared(model, image, self.inference), *truth.shape[:2])
+            for k, c in enumerate(counts):
+                c.add(prob[..., k], truth[..., k])
+        return [average_precision(c) for c in counts]
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.due(epoch + 1):
             t = time.perf_counter()
-            logs["val_aupr"] = self.score(self.model)
+            scores = self.score(self.model)
+            logs["val_aupr"] = float(np.mean([s for s, p in zip(scores, self.present, strict=True) if p]))
+            if self.lesions:
+                logs.update({f"val_aupr_{code}": s
+                             for code, s, p in zip(self.lesions, scores, self.present, strict=True) if p})
             logs["aupr_seconds"] = round(time.perf_counter() - t, 2)
 
 

@@ -39,8 +39,15 @@ def export(checkpoints: Path, dest: Path) -> Path:
 
 
 def card_figures(results: Path) -> str:
-    """The held-out figures of a run's metrics.json, as markdown lines for the model card."""
+    """The held-out figures of a run's metrics.json, as markdown lines for the model card (a section
+    per lesion for a model of several)."""
     m = json.loads((results / "metrics.json").read_text())
+    if "lesions" in m:
+        return "".join(f"\n{code}:\n" + _figures(lm) for code, lm in m["lesions"].items())
+    return _figures(m)
+
+
+def _figures(m: dict) -> str:
     f = m["test"]["whole_frame"]
     lesion = m["lesion_level"].get("at_threshold", {})
     sens, fp = lesion.get("sensitivity", float("nan")), lesion.get("fp_per_image", float("nan"))

@@ -2,7 +2,8 @@
 
 Each image has what makes the task real: a black surround, a lit retina disc with vignetting,
 vessels, a bright optic disc (an exudate look-alike that is never labelled), a darker macula and
-small bright-yellow irregular exudate clusters, which alone are labelled.
+small bright-yellow irregular exudate clusters, which alone are labelled. On request it also has
+dark-red haemorrhage-like blots with their own mask, for models of several lesions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 EXUDATE_RGB = np.array([250, 225, 90], np.float32)
+HAEMORRHAGE_RGB = np.array([95, 18, 8], np.float32)
 
 
 def _vessels(draw: ImageDraw.ImageDraw, rng: np.random.Generator, od: tuple[float, float], scale: float) -> None:
@@ -39,6 +41,33 @@ def _blob(draw: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy: fl
 
 def fundus(width: int, height: int, seed: int, n_clusters: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(HxWx3 uint8 image, HxW bool exudate mask)."""
+    image, masks = fundus_lesions(width, height, seed, n_clusters, n_blots=0)
+    return image, masks["EX"]
+
+
+def _blots(rng: np.random.Generator, width: int, height: int, centre: tuple[float, float], radius: float,
+           od: tuple[float, float], n_blots: int) -> np.ndarray:
+    """HxW bool mask of `n_blots` irregular haemorrhage-like blots inside the retina, off the disc."""
+    layer = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(layer)
+    scale = height / 2848
+    placed = 0
+    while placed < n_blots:
+        ang, rad = rng.uniform(0, 2 * np.pi), radius * np.sqrt(rng.uniform(0.02, 0.7))
+        px, py = centre[0] + rad * np.cos(ang), centre[1] + rad * np.sin(ang)
+        if (px - od[0]) ** 2 + (py - od[1]) ** 2 < (0.3 * radius) ** 2:
+            continue
+        for _ in range(int(rng.integers(1, 4))):
+            _blob(draw, rng, px + rng.normal(0, 25 * scale), py + rng.normal(0, 25 * scale),
+                  max(3.0, rng.uniform(25, 60) * scale))
+        placed += 1
+    return np.asarray(layer) > 0
+
+
+def fundus_lesions(width: int, height: int, seed: int, n_clusters: int | None = None,
+                   n_blots: int = 0) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(HxWx3 uint8 image, {"EX": exudate mask, "HE": haemorrhage mask}); with n_blots 0 the image is
+    exactly fundus()'s and the HE mask empty."""
     rng = np.random.default_rng(seed)
     scale = height / 2848
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
@@ -76,12 +105,21 @@ def fundus(width: int, height: int, seed: int, n_clusters: int | None = None) ->
                   max(2.0, rng.uniform(5, 22) * scale))
         placed += 1
     mask = (np.asarray(mask_im) > 0) & fov
-    soft = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(1.0)),
-                      np.float32)[..., None] / 255
-    img = img * (1 - 0.9 * soft) + EXUDATE_RGB * 0.9 * soft
+    img = _paint(img, mask, EXUDATE_RGB)
+    blots = np.zeros_like(mask)
+    if n_blots:  # drawn only on request, so the random stream of an exudate-only image is unchanged
+        blots = _blots(rng, width, height, (cx, cy), radius, od, n_blots) & fov & ~mask
+        img = _paint(img, blots, HAEMORRHAGE_RGB)
     img += rng.normal(0, 3, img.shape).astype(np.float32)
     img *= fov[..., None]
-    return np.clip(img, 0, 255).astype(np.uint8), mask
+    return np.clip(img, 0, 255).astype(np.uint8), {"EX": mask, "HE": blots}
+
+
+def _paint(img: np.ndarray, mask: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Blend a lesion colour in with a slightly soft edge."""
+    soft = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(1.0)),
+                      np.float32)[..., None] / 255
+    return img * (1 - 0.9 * soft) + rgb * 0.9 * soft
 
 
 def write_palette_tiff_1bit(mask: np.ndarray, path: Path) -> None:

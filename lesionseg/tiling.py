@@ -57,21 +57,24 @@ def gaussian_weights(patch: int, sigma_scale: float = 0.125) -> np.ndarray:
 
 
 class Stitcher:
-    """Accumulates weighted patch probabilities; the result is their weighted mean per pixel."""
+    """Accumulates weighted patch probabilities; the result is their weighted mean per pixel.
+    `channels` 0: HxW patches and result; K: HxWxK (one channel per lesion)."""
 
-    def __init__(self, height: int, width: int, patch: int, weights: np.ndarray | None = None):
+    def __init__(self, height: int, width: int, patch: int, weights: np.ndarray | None = None, channels: int = 0):
         self.height, self.width, self.patch = height, width, patch
         ph, pw = max(height, patch), max(width, patch)
-        self.sum = np.zeros((ph, pw), np.float32)
+        self.sum = np.zeros((ph, pw, channels) if channels else (ph, pw), np.float32)
         self.count = np.zeros((ph, pw), np.float32)
         self.weights = np.ones((patch, patch), np.float32) if weights is None else weights.astype(np.float32)
+        self.cell_weights = self.weights[..., None] if channels else self.weights
 
     def add(self, y: int, x: int, prob: np.ndarray) -> None:
         p = self.patch
-        self.sum[y : y + p, x : x + p] += prob * self.weights
+        self.sum[y : y + p, x : x + p] += prob * self.cell_weights
         self.count[y : y + p, x : x + p] += self.weights
 
     def result(self) -> np.ndarray:
         if (self.count[: self.height, : self.width] == 0).any():
             raise RuntimeError("stitching left pixels uncovered; the grid is wrong")
-        return (self.sum / self.count)[: self.height, : self.width]
+        count = self.count[..., None] if self.sum.ndim == 3 else self.count
+        return (self.sum / count)[: self.height, : self.width]

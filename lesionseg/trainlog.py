@@ -14,6 +14,7 @@ from PIL import Image
 
 from .imageio import atomic_path, write_csv
 from .model import sigmoid
+from .multi import unpack
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -50,10 +51,13 @@ def truncate_history(folder: Path, epochs_done: int) -> None:
 
 
 def append_history(folder: Path, row: dict) -> pd.DataFrame:
+    """The history with this epoch's row; several lesions add one `val_aupr_<CODE>` column each."""
     path = folder / HISTORY
-    df = pd.read_csv(path).reindex(columns=COLUMNS) if path.is_file() else pd.DataFrame(columns=COLUMNS)
-    row = {c: row.get(c) for c in COLUMNS}
-    df = pd.concat([df[df.epoch < row["epoch"]], pd.DataFrame([row])], ignore_index=True)[COLUMNS]
+    df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
+    columns = COLUMNS + sorted({k for k in [*row, *df.columns] if k.startswith("val_aupr_")})
+    df = df.reindex(columns=columns)
+    row = {c: row.get(c) for c in columns}
+    df = pd.concat([df[df.epoch < row["epoch"]], pd.DataFrame([row])], ignore_index=True)[columns]
     write_csv(df, path)
     return df
 
@@ -104,13 +108,15 @@ class EpochLog:
     """After each epoch: a history.csv row, loss.png, and the preview of fixed validation patches.
     EpochCheckpoint calls it before it writes state.json, so a resumed run's history matches."""
 
-    def __init__(self, folder: Path, val_images: list[str], val_masks: list[str], n_preview: int):
+    def __init__(self, folder: Path, val_images: list[str], val_masks: list[str], n_preview: int,
+                 lesions: tuple[str, ...] = ()):
         self.folder = folder
         picked = pick_preview(val_images, val_masks, n_preview)
         self.images = np.stack([np.asarray(Image.open(val_images[i]).convert("RGB"), np.float32)
                                 for i in picked]) if picked else None
-        self.masks = np.stack([np.asarray(Image.open(val_masks[i]))[..., None] / 255.0
-                               for i in picked]) if picked else None
+        raw = [np.asarray(Image.open(val_masks[i])) for i in picked]
+        self.masks = (np.stack([unpack(m, len(lesions)) if lesions else m[..., None] / 255.0 for m in raw])
+                      if picked else None)
 
     def __call__(self, model: keras.Model, epoch: int, logs: dict, wall: float) -> None:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
@@ -121,11 +127,12 @@ class EpochLog:
 
 
 def preview(model: keras.Model, images: np.ndarray, masks: np.ndarray, path: Path) -> None:
-    """One row per patch: image | ground truth | predicted probability."""
+    """One row per patch: image | ground truth | predicted probability, the last two once per lesion."""
     prob = sigmoid(model.predict(images, verbose=0))
     rows = []
     for img, m, p in zip(images, masks, prob, strict=True):
-        grey = [np.repeat((a[..., :1] * 255).astype(np.uint8), 3, axis=2) for a in (m, p)]
+        grey = [np.repeat((a[..., k : k + 1] * 255).astype(np.uint8), 3, axis=2)
+                for k in range(p.shape[-1]) for a in (m, p)]
         rows.append(np.concatenate([img.astype(np.uint8), *grey], axis=1))
     with atomic_path(path) as tmp:
         Image.fromarray(np.concatenate(rows, axis=0)).save(tmp, format="PNG")

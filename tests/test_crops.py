@@ -62,3 +62,29 @@ def test_images_without_lesions_still_give_crops(share):
     empty = ImageBank(b.images, [np.zeros_like(m) for m in b.masks], b.fovs, np.zeros((0, 3), np.int32))
     plan = crop_plan(empty, 32, 20, 0, 0, share)
     assert plan.shape == (20, 3)
+
+
+def test_lesion_centres_show_small_lesions_as_often_as_a_huge_one():
+    from lesionseg.crops import group_by_lesion
+
+    size = 200
+    m = np.zeros((size, size), np.uint8)
+    m[0:100, 0:100] = 1  # one huge lesion: 10,000 pixels
+    small = [(150, 20), (150, 60), (150, 100), (150, 140), (190, 190)]
+    for y, x in small:
+        m[y : y + 3, x : x + 3] = 1  # five small ones: 45 pixels in all
+    ys, xs = np.nonzero(m)
+    pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
+    order, starts = group_by_lesion([m])
+    assert len(starts) == 7 and sorted(np.diff(starts)) == [9, 9, 9, 9, 9, 10000]
+    b = ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, 1, order, starts)
+    crop = 32
+
+    def huge_share(centre: str) -> float:
+        plan = crop_plan(b, crop, 600, 3, 0, 1.0, centre)
+        return float(np.mean([y + crop // 2 < 110 and x + crop // 2 < 110 for _, y, x in plan]))
+
+    assert huge_share("pixel") > 0.95  # pixel-drawn centres almost always land on the huge lesion
+    assert 0.08 < huge_share("lesion") < 0.3  # one lesion in six
+    with pytest.raises(ValueError, match="centre"):
+        crop_plan(b, crop, 5, 3, 0, 1.0, "middle")
