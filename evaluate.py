@@ -122,7 +122,7 @@ def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: li
         "lesion_level": {"overlap": args.lesion_overlap, "at_threshold": lesion_at, **lesion_curve},
         "paper": PAPER,
         "settings": {k.lower(): str(getattr(args, k.lower())) for k in CONSTANTS},
-        "prep": asdict(prep),
+        "prep": prep.as_dict(),
     }
     write_json(metrics, out / "metrics.json")
     write_csv(pd.DataFrame(rows), out / "per_image.csv")
@@ -142,6 +142,28 @@ def lesion_table(lesions: tuple[str, ...], reports: list[dict]) -> list[dict]:
     return rows
 
 
+def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple[list, list[float], str]:
+    """Each lesion's pixel counts on the validation images and the threshold its rule picks there;
+    the fixed threshold, with a warning, where there is nothing to choose on."""
+    from lesionseg.evaluation import count_all, evaluated
+    from lesionseg.metrics import choose_threshold
+
+    channels = max(1, len(lesions))
+    if val is None:
+        if args.threshold_rule != "fixed":
+            warn(f"{args.data / 'val_images.csv'} lists no validation images: using the fixed threshold "
+                 f"{args.fixed_threshold}")
+        return [None] * channels, [args.fixed_threshold] * channels, "fixed (no validation images)"
+    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
+    counts = count_all(evaluated(val, args.data, predict, "validation", lesions), channels)
+    thresholds = []
+    for code, c in zip(lesions or ("lesion",), counts, strict=True):
+        if not c.frame.pos.sum():
+            warn(f"no validation image shows {code}: its threshold is the fixed {args.fixed_threshold}")
+        thresholds.append(choose_threshold(c.frame, **rule) if c.frame.pos.sum() else args.fixed_threshold)
+    return counts, thresholds, f"validation images ({len(val)})"
+
+
 def main(argv: list[str] | None = None) -> int:
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
                "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
@@ -151,11 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from lesionseg.checkpoints import load_trained, model_prep, write_json
-    from lesionseg.evaluation import SetCounts, count_all, evaluated
+    from lesionseg.evaluation import SetCounts, evaluated
     from lesionseg.imageio import has_rows, read_csv, write_csv
     from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
     from lesionseg.lesions import LesionCounts
-    from lesionseg.metrics import choose_threshold
     from lesionseg.model import with_precision
     from lesionseg.multi import mask_column
     from lesionseg.predict import Inference, predict_image
@@ -170,22 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     val_path = args.data / "val_images.csv"
     val = read_csv(val_path, columns, "run traintest_split.py again") if has_rows(val_path) else None
     predict = partial(predict_image, model, inf=inference, prep=prep)
-    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
 
-    if val is not None:
-        val_counts = count_all(evaluated(val, args.data, predict, "validation", lesions), channels)
-        thresholds = [choose_threshold(c.frame, **rule) if c.frame.pos.sum() else args.fixed_threshold
-                      for c in val_counts]
-        for code, c in zip(lesions or ("lesion",), val_counts, strict=True):
-            if not c.frame.pos.sum():
-                warn(f"no validation image shows {code}: its threshold is the fixed {args.fixed_threshold}")
-        chosen_on = f"validation images ({len(val)})"
-    else:
-        if args.threshold_rule != "fixed":
-            warn(f"{val_path} lists no validation images: using the fixed threshold {args.fixed_threshold}")
-        val_counts, chosen_on = [None] * channels, "fixed (no validation images)"
-        thresholds = [args.fixed_threshold] * channels
-
+    val_counts, thresholds, chosen_on = validation_thresholds(val, predict, lesions, args)
     outs = [args.results / code for code in lesions] or [args.results]
     for old in sorted(p for o in outs for p in (o / "probabilities").glob("*.png")):
         old.unlink()  # maps of an earlier run must not mix with this one's
@@ -206,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         reports.append(lesion_report(test_counts[k], val_counts[k], thresholds[k], chosen_on, rows[k], outs[k],
                                      args, prep))
     stored = {"rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode, "inference": asdict(inference),
-              "prep": asdict(prep)}
+              "prep": prep.as_dict()}
     if lesions:
         write_json({"lesions": dict(zip(lesions, reports, strict=True))}, args.results / "metrics.json")
         write_csv(pd.DataFrame(lesion_table(lesions, reports)), args.results / "lesions.csv")

@@ -50,14 +50,18 @@ class Prep:
     def scaled_size(self, height: int, width: int) -> tuple[int, int]:
         return max(1, round(height * self.scale)), max(1, round(width * self.scale))
 
+    def as_dict(self) -> dict:
+        """The settings as stored; a single-lesion run's record stays as it always was (no lesions)."""
+        settings = asdict(self)
+        if not self.lesions:
+            del settings["lesions"]
+        return settings
+
     def write(self, path: Path) -> None:
         from .imageio import atomic_path
 
         with atomic_path(path) as tmp:
-            settings = asdict(self)
-            if not self.lesions:  # a single-lesion run's file stays as it always was
-                del settings["lesions"]
-            tmp.write_text(json.dumps(settings, indent=2, sort_keys=True))
+            tmp.write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True))
 
     @classmethod
     def read(cls, path: Path, missing_ok: bool = True) -> Prep:

@@ -281,3 +281,12 @@ def test_stitching_and_tiles_keep_one_channel_per_lesion():
     fast = predict_fast(model, image, 4, tile=4352, margin=8)
     faithful = predict_faithful(model, image, 32, 16, 4)
     assert fast.shape == faithful.shape == (70, 90, 2)
+
+
+def test_prep_records_lesions_only_for_a_model_of_several(tmp_path):
+    from lesionseg.prep import Prep
+
+    assert "lesions" not in Prep().as_dict() and Prep().channels == 1
+    several = Prep(0.5, 0.5, "clahe", ("EX", "HE"))
+    several.write(tmp_path / "prep.json")
+    assert Prep.read(tmp_path / "prep.json") == several and several.channels == 2
