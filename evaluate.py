@@ -96,6 +96,13 @@ def print_summary(threshold: float, rule: str, chosen_on: str, n_test: int, test
     print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
 
 
+def pick_threshold(counts, args) -> float:
+    """The threshold the chosen rule (THRESHOLD_RULE and its settings) picks on these counts."""
+    from lesionseg.metrics import choose_threshold
+
+    return choose_threshold(counts, rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
+
+
 def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: list[dict], out: Path, args,
                   prep) -> dict:
     """One lesion's metrics.json, per_image.csv and plots in `out`; returns its metrics."""
@@ -103,15 +110,14 @@ def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: li
 
     from lesionseg.checkpoints import write_json
     from lesionseg.imageio import write_csv
-    from lesionseg.metrics import choose_threshold, summary
+    from lesionseg.metrics import summary
 
-    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
     n_test = len(rows)
     test_frame, lesion_curve = curves_and_plots(counts, threshold, out, n_test, args.lesion_overlap)
     at = lesion_curve["threshold"].index(round(threshold, 4))
     lesion_at = {"threshold": threshold, "sensitivity": lesion_curve["sensitivity"][at],
                  "fp_per_image": lesion_curve["fp_per_image"][at]}
-    optimal = choose_threshold(counts.frame, **rule)
+    optimal = pick_threshold(counts.frame, args)
     metrics = {
         "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
         "test": {"whole_frame": test_frame, "field_of_view": summary(counts.fov, threshold)},
@@ -146,7 +152,6 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
     """Each lesion's pixel counts on the validation images and the threshold its rule picks there;
     the fixed threshold, with a warning, where there is nothing to choose on."""
     from lesionseg.evaluation import count_all, evaluated
-    from lesionseg.metrics import choose_threshold
 
     channels = max(1, len(lesions))
     if val is None:
@@ -154,13 +159,12 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
             warn(f"{args.data / 'val_images.csv'} lists no validation images: using the fixed threshold "
                  f"{args.fixed_threshold}")
         return [None] * channels, [args.fixed_threshold] * channels, "fixed (no validation images)"
-    rule = dict(rule=args.threshold_rule, fp_budget=args.fp_budget, fixed=args.fixed_threshold)
     counts = count_all(evaluated(val, args.data, predict, "validation", lesions), channels)
     thresholds = []
     for code, c in zip(lesions or ("lesion",), counts, strict=True):
         if not c.frame.pos.sum():
             warn(f"no validation image shows {code}: its threshold is the fixed {args.fixed_threshold}")
-        thresholds.append(choose_threshold(c.frame, **rule) if c.frame.pos.sum() else args.fixed_threshold)
+        thresholds.append(pick_threshold(c.frame, args) if c.frame.pos.sum() else args.fixed_threshold)
     return counts, thresholds, f"validation images ({len(val)})"
 
 

@@ -99,32 +99,42 @@ def lesion_thresholds(stored: dict, typed: float | None, lesions: tuple[str, ...
 def segment(image, prob, thresholds: list[float], lesions: tuple[str, ...], out: Path, stem: str,
             overlay_scale: int) -> dict:
     """Write one photograph's maps, masks and overlay; return its areas.csv figures."""
-    import numpy as np
-
     from lesionseg.fov import fov_from_image
     from lesionseg.imageio import save_png
     from lesionseg.multi import colour
     from lesionseg.overlay import PRED, legend, overlay
 
     area = int(fov_from_image(image).sum())
-    row: dict = {"fov_pixels": area} if lesions else {}
-    layers = []
-    for k, threshold in enumerate(thresholds):
+    if not lesions:  # one lesion: the files and areas.csv columns it always had
+        pred = prob[..., 0] >= thresholds[0]
+        _save_maps(prob[..., 0], pred, out / stem)
+        save_png(overlay(image, [(pred, PRED)], overlay_scale), out / f"{stem}_overlay.png")
+        return {"threshold": thresholds[0], "lesion_pixels": int(pred.sum()), "fov_pixels": area,
+                "lesion_percent_of_fov": _percent(int(pred.sum()), area)}
+    row: dict = {"fov_pixels": area}
+    layers, key = [], [(code, colour(code, k)) for k, code in enumerate(lesions)]
+    for k, ((code, rgb), threshold) in enumerate(zip(key, thresholds, strict=True)):
         pred = prob[..., k] >= threshold
-        name = f"{stem}_{lesions[k]}" if lesions else stem
-        save_png(np.round(prob[..., k] * 255).astype(np.uint8), out / f"{name}_prob.png", compress_level=6)
-        save_png(pred.astype(np.uint8) * 255, out / f"{name}_mask.png", compress_level=6)
-        layers.append((pred, colour(lesions[k], k) if lesions else PRED))
-        prefix = f"{lesions[k]}_" if lesions else ""
-        lesion = int(pred.sum())
-        row |= {f"{prefix}threshold": threshold, f"{prefix}lesion_pixels": lesion}
-        row |= {} if lesions else {"fov_pixels": area}  # one lesion: the columns in their first order
-        row |= {f"{prefix}lesion_percent_of_fov": 100 * lesion / area if area else float("nan")}
-    picture = overlay(image, layers, overlay_scale)
-    if lesions:
-        picture = legend(picture, [(code, rgb) for code, (_, rgb) in zip(lesions, layers, strict=True)])
-    save_png(picture, out / f"{stem}_overlay.png")
+        _save_maps(prob[..., k], pred, out / f"{stem}_{code}")
+        layers.append((pred, rgb))
+        row |= {f"{code}_threshold": threshold, f"{code}_lesion_pixels": int(pred.sum()),
+                f"{code}_lesion_percent_of_fov": _percent(int(pred.sum()), area)}
+    save_png(legend(overlay(image, layers, overlay_scale), key), out / f"{stem}_overlay.png")
     return row
+
+
+def _save_maps(prob, pred, base: Path) -> None:
+    """<base>_prob.png (8-bit probability) and <base>_mask.png (0/255)."""
+    import numpy as np
+
+    from lesionseg.imageio import save_png
+
+    save_png(np.round(prob * 255).astype(np.uint8), base.with_name(f"{base.name}_prob.png"), compress_level=6)
+    save_png(pred.astype(np.uint8) * 255, base.with_name(f"{base.name}_mask.png"), compress_level=6)
+
+
+def _percent(pixels: int, area: int) -> float:
+    return 100 * pixels / area if area else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

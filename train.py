@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi, prep.channels) if val_imgs else None
     scorers, monitor = selection(args, prep)
-    log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.lesions)
+    log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.channels)
     saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, log, monitor)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]
     if args.tensorboard:

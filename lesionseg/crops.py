@@ -39,7 +39,7 @@ class ImageBank:
     """Prepared training images, their masks, and what the sampler draws from."""
 
     images: list[np.ndarray]  # HxWx3 uint8 at the working scale
-    masks: list[np.ndarray]  # HxW uint8: 0/1 for one lesion, bit-packed (bit k = lesion k) for several
+    masks: list[np.ndarray]  # HxW uint8 bit-packed (bit k = lesion k; 0/1 for one lesion)
     fovs: list[np.ndarray]  # HxW bool
     lesion_pixels: np.ndarray  # (n, 3) int32: image, y, x of every pixel of any lesion
     channels: int = 1  # lesions, one network output each
@@ -53,8 +53,7 @@ class ImageBank:
 
 def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     image = prepare_image(read_rgb(row[0]), prep)
-    mask = training_mask(row[0], row[1], row[2], prep)
-    return image, mask if row[2] else (mask > 0).astype(np.uint8), fov_from_image(image)
+    return image, training_mask(row[0], row[1], row[2], prep), fov_from_image(image)
 
 
 def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> ImageBank:
@@ -148,9 +147,7 @@ def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch:
 
     def cut(row):
         i, y, x = (int(v) for v in row[2:])
-        mask = _cut(bank.masks[i], y, x, size)
-        return (_cut(bank.images[i], y, x, size).astype(np.float32),
-                unpack(mask, channels) if channels > 1 else mask[..., None])
+        return _cut(bank.images[i], y, x, size).astype(np.float32), unpack(_cut(bank.masks[i], y, x, size), channels)
 
     def load(row):
         image, mask = tf.numpy_function(cut, [row], [tf.float32, tf.uint8], stateful=False)

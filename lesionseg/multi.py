@@ -6,6 +6,8 @@ lesions (`--lesion EX,HE`), data/masks/<stem>.png holds their union (what patch 
 look at), data/masks/<CODE>/<stem>.png each lesion, and the manifest one `mask_<CODE>` column per
 lesion. Patch masks and the in-memory training masks are then bit-packed: bit k set where lesion k
 is, so one uint8 PNG carries up to eight overlapping lesions and unpacks into one channel each.
+A single lesion's 0/255 (or 0/1) mask is the one-lesion case of the same encoding (bit 0 is set in
+255), so every reader unpacks the same way whatever the number of lesions.
 """
 
 from __future__ import annotations
@@ -81,8 +83,6 @@ def per_lesion_weights(weights: float | tuple[float, ...], lesions: tuple[str, .
     """--pos-weight: one value for every lesion, or one per lesion in --lesion order."""
     if isinstance(weights, float):
         return weights
-    if len(weights) == 1:
-        return weights[0]
     if len(weights) != max(1, len(lesions)):
         raise PipelineError(f"--pos-weight has {len(weights)} values but the data holds {max(1, len(lesions))} "
                             f"lesion(s) ({', '.join(lesions) or 'one'}); give one value, or one per lesion")

@@ -61,8 +61,8 @@ def patch_name(stem: str, row: int, col: int) -> str:
 
 
 def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep: Prep) -> np.ndarray:
-    """The mask the network learns from, at the working scale: 0/255 for one lesion, bit-packed
-    (bit k = lesion k) for several. Checked against the image's size."""
+    """The mask the network learns from, at the working scale, bit-packed (bit k = lesion k; 0/1 for
+    one lesion). Checked against the image's size."""
     from .imageio import image_size
 
     paths = lesion_masks or (mask,)
@@ -73,7 +73,7 @@ def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep:
             raise PipelineError(f"{image}: image is {width}x{height}, its mask {p} {m.shape[1]}x{m.shape[0]}; "
                                 "run gt_binary.py again")
     scaled = [prepare_mask(m, prep) for m in masks]
-    return pack(scaled) if lesion_masks else scaled[0].astype(np.uint8) * 255
+    return pack(scaled)
 
 
 def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
@@ -81,6 +81,8 @@ def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
     if chosen.empty:
         return
     mask = training_mask(job.image, job.mask, job.lesion_masks, job.prep)
+    if not job.lesion_masks:
+        mask *= 255  # a single lesion's patch masks stay 0/255 PNGs, as they always were
     image = prepare_image(read_rgb(job.image), job.prep)
     for r, c, y, x in chosen[["row", "col", "y", "x"]].itertuples(index=False):
         name = patch_name(job.stem, r, c)

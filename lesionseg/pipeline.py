@@ -40,12 +40,10 @@ def load_patch_table(csv: Path, data: Path) -> tuple[list[str], list[str]]:
 
 
 def decode(image_path, mask_path, channels: int = 1):
-    """float32 image 0..255 (HxWx3) and float32 mask 0/1 (HxWxK): a 0/255 mask for one lesion, a
-    bit-packed one (bit k = lesion k) for several."""
+    """float32 image 0..255 (HxWx3) and float32 mask 0/1 (HxWxK) from a bit-packed patch mask
+    (bit k = lesion k; a single lesion's 0/255 mask has bit 0 set where it is lesion)."""
     image = tf.cast(tf.io.decode_jpeg(tf.io.read_file(image_path), channels=3), tf.float32)
     mask = tf.io.decode_png(tf.io.read_file(mask_path), channels=1)
-    if channels == 1:
-        return image, tf.cast(mask > 127, tf.float32)
     bits = tf.constant([1 << k for k in range(channels)], tf.uint8)
     return image, tf.cast(tf.bitwise.bitwise_and(mask, bits) > 0, tf.float32)
 

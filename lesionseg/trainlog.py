@@ -109,14 +109,13 @@ class EpochLog:
     EpochCheckpoint calls it before it writes state.json, so a resumed run's history matches."""
 
     def __init__(self, folder: Path, val_images: list[str], val_masks: list[str], n_preview: int,
-                 lesions: tuple[str, ...] = ()):
+                 channels: int = 1):
         self.folder = folder
         picked = pick_preview(val_images, val_masks, n_preview)
         self.images = np.stack([np.asarray(Image.open(val_images[i]).convert("RGB"), np.float32)
                                 for i in picked]) if picked else None
-        raw = [np.asarray(Image.open(val_masks[i])) for i in picked]
-        self.masks = (np.stack([unpack(m, len(lesions)) if lesions else m[..., None] / 255.0 for m in raw])
-                      if picked else None)
+        self.masks = np.stack([unpack(np.asarray(Image.open(val_masks[i])), channels)
+                               for i in picked]) if picked else None
 
     def __call__(self, model: keras.Model, epoch: int, logs: dict, wall: float) -> None:
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
