@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     leak = leaked_images(train, val)
     full = manifest[["stem", "image", "mask", "fov", *(mask_column(c) for c in lesions_of(manifest))]]
     test_images = full[manifest.stem.map(role) == "test"]
-    val_stems = set(val.source)
+    # By image, every validation image is scored whole, also one that gave no patch (an image without
+    # the lesion whose negatives were not drawn); by patch, the images behind the validation patches.
+    val_stems = set(val.source) if args.by == "patch" else {s for s, r in role.items() if r == "val"}
     val_images = full[manifest.stem.isin(val_stems)]
     for name, df in (("train", train), ("val", val), ("test", test_images), ("val_images", val_images)):
         write_csv(df.reset_index(drop=True), args.data / f"{name}.csv")

@@ -127,6 +127,17 @@ def test_split_by_image_uses_the_testing_set_and_never_shares_an_image(ws):
     pd.testing.assert_frame_equal(out["train"], again["train"])
 
 
+def test_a_validation_image_without_patches_is_still_scored_whole(ws):
+    patches = extract(ws)
+    first = split(ws, "--val-fraction", "0.25")
+    (val_stem,) = set(first["val"].source)
+    table = ws / "patches" / "patches.csv"
+    pd.read_csv(table).query("source != @val_stem").to_csv(table, index=False)
+    out = split(ws, "--val-fraction", "0.25")
+    assert val_stem in set(patches.source) and out["val"].empty  # its only validation image gave no patch
+    assert list(out["val_images"].stem) == [val_stem]
+
+
 def test_split_without_testing_set_holds_out_a_seeded_share(tmp_path, raw_idrid):
     import shutil
 
