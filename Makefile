@@ -83,6 +83,8 @@ TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-e
 EVAL_FLAGS ?= --tta
 endif
 SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
+# TRAIN_EXTRA: flags appended to train.py's (the last of a repeated flag wins), e.g. TRAIN_EXTRA='--loss wbce_dice'
+TRAIN_EXTRA ?=
 
 .PHONY: reproduce-idrid reproduce-paper reproduce-drive
 reproduce-idrid: $(VENV)/.installed
@@ -90,7 +92,7 @@ reproduce-idrid: $(VENV)/.installed
 	time $(PY) gt_binary.py --raw "$(DATA)" --lesion $(LESION) --data $(RUN)/data
 	time $(PY) extract_patches.py --data $(RUN)/data $(PREP_FLAGS)
 	time $(PY) traintest_split.py --data $(RUN)/data $(SPLIT_FLAGS)
-	time $(PY) train.py --data $(RUN)/data --checkpoints $(RUN)/checkpoints $(TRAIN_FLAGS)
+	time $(PY) train.py --data $(RUN)/data --checkpoints $(RUN)/checkpoints $(TRAIN_FLAGS) $(TRAIN_EXTRA)
 	time $(PY) evaluate.py --data $(RUN)/data --checkpoints $(RUN)/checkpoints --results $(RUN)/results $(EVAL_FLAGS)
 
 reproduce-paper:
@@ -114,6 +116,6 @@ reproduce-drive: $(VENV)/.installed
 	time $(PY) gt_binary.py --raw "$(DATA)" --data $(DRIVE_RUN)/data
 	time $(PY) extract_patches.py --data $(DRIVE_RUN)/data $(DRIVE_PREP_FLAGS)
 	time $(PY) traintest_split.py --data $(DRIVE_RUN)/data --test-fraction 0.25 --val-fraction 0.2 --seed 42
-	time $(PY) train.py --data $(DRIVE_RUN)/data --checkpoints $(DRIVE_RUN)/checkpoints $(DRIVE_TRAIN_FLAGS)
+	time $(PY) train.py --data $(DRIVE_RUN)/data --checkpoints $(DRIVE_RUN)/checkpoints $(DRIVE_TRAIN_FLAGS) $(TRAIN_EXTRA)
 	time $(PY) evaluate.py --data $(DRIVE_RUN)/data --checkpoints $(DRIVE_RUN)/checkpoints \
 		--results $(DRIVE_RUN)/results --patch-size 256 --stride 128 $(EVAL_FLAGS)
