@@ -140,8 +140,13 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
     crops = steps * args.batch_size  # whole batches of fresh crops
     what = "any of the lesions" if prep.lesions else "lesions"
-    how = f"each of {len(bank.lesion_starts) - 1} lesions equally often" if args.lesion_crop_centre == "lesion" \
-        else "a pixel drawn over all lesion pixels"
+    if args.lesion_crop_centre == "pixel":
+        how = "a pixel drawn over all lesion pixels"
+    elif prep.lesions:
+        counts = ", ".join(f"{c} {n}" for c, n in zip(prep.lesions, np.diff(bank.kind_starts), strict=True))
+        how = f"each lesion kind equally often, then each of its lesions ({counts})"
+    else:
+        how = f"each of {len(bank.lesion_starts) - 1} lesions equally often"
     print(f"crops: {len(bank.images)} whole training images in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
     return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, crops,

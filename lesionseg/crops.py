@@ -6,8 +6,11 @@ centred on a point drawn uniformly inside the field of view. The lesion pixel is
 over all lesion pixels of the training set (`pixel`), or first a lesion (an 8-connected component)
 uniformly, then a pixel of it (`lesion`): with `pixel` a few very large lesions take most of the
 draws (three of IDRiD's 34 training images hold half of the haemorrhage pixels), with `lesion` the
-many small ones are seen as often as the large. The draw of epoch e is a pure function of (seed, e), and augmentation is
-seeded per element as in the patch pipeline, so a killed and resumed run sees the same batches.
+many small ones are seen as often as the large. With several lesion kinds, `lesion` first draws a
+kind, each equally often, then one of its lesions: over the union, IDRiD's thousands of
+microaneurysms and exudates would leave the 86 soft exudates of the training images almost never
+seen. The draw of epoch e is a pure function of (seed, e), and augmentation is seeded per element
+as in the patch pipeline, so a killed and resumed run sees the same batches.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class ImageBank:
     channels: int = 1  # lesions, one network output each
     by_lesion: np.ndarray | None = None  # indices into lesion_pixels grouped by connected component
     lesion_starts: np.ndarray | None = None  # (components + 1,) offsets of each group in by_lesion
+    kind_starts: np.ndarray | None = None  # (channels + 1,) the components of kind k: kind_starts[k:k + 2]
 
     @property
     def fov_area(self) -> np.ndarray:
@@ -72,29 +76,42 @@ def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> Imag
     images, masks, fovs = (list(x) for x in zip(*loaded, strict=True))
     lesion = [np.column_stack([np.full(len(ys), i), ys, xs]) for i, m in enumerate(masks)
               for ys, xs in [np.nonzero(m)]]
-    by_lesion, starts = group_by_lesion(masks)
-    return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32), prep.channels, by_lesion, starts)
+    by_lesion, starts, kinds = group_by_lesion(masks, prep.channels)
+    return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32), prep.channels, by_lesion, starts,
+                     kinds)
 
 
-def group_by_lesion(masks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """For lesion pixels listed image by image in row-major order: their indices grouped by lesion
-    (8-connected component), and where each group starts (one more entry than there are lesions)."""
-    ids, offset = [], 0
-    for m in masks:
-        labels, n = ndimage.label(m > 0, EIGHT)
-        ids.append(labels[labels > 0].astype(np.int64) - 1 + offset)  # row-major, as np.nonzero
-        offset += n
+def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the pixels of any lesion listed image by image in row-major order (np.nonzero of each
+    mask): their indices grouped by lesion (8-connected component of one kind's mask, kind by
+    kind), where each group starts (one more entry than there are lesions), and where each kind's
+    groups start (channels + 1 entries). A pixel of two overlapping kinds is in a group of each."""
+    ids, members, offset = [], [], 0
+    kinds = [0]
+    for k in range(channels):
+        base = 0  # index of each image's first lesion pixel in the list of all of them
+        for m in masks:
+            union = m > 0
+            labels, n = ndimage.label(unpack(m, channels)[..., k] > 0 if channels > 1 else union, EIGHT)
+            rank = np.cumsum(union.ravel()) - 1  # row-major index among this image's lesion pixels
+            flat = labels.ravel()
+            inside = np.flatnonzero(flat)
+            ids.append(flat[inside].astype(np.int64) - 1 + offset)
+            members.append(rank[inside] + base)
+            base += int(union.sum())
+            offset += n
+        kinds.append(offset)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    order = np.argsort(ids_all, kind="stable")
+    order = np.concatenate(members)[np.argsort(ids_all, kind="stable")] if ids else np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum(np.bincount(ids_all, minlength=offset))])
-    return order, starts
+    return order.astype(np.int64), starts, np.asarray(kinds, np.int64)
 
 
 def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, lesion_share: float,
               centre: str = "pixel") -> np.ndarray:
     """(count, 3) int64 rows (image, y0, x0) of the crops of one epoch: a function of (seed, epoch).
     centre: lesion crops centred on a pixel drawn over all lesion pixels (`pixel`) or over one
-    lesion drawn uniformly (`lesion`)."""
+    lesion drawn uniformly (`lesion`; with several kinds, a kind drawn uniformly first)."""
     if centre not in CENTRES:
         raise ValueError(f"unknown lesion crop centre {centre!r}; use one of {', '.join(CENTRES)}")
     rng = np.random.default_rng([seed, epoch, 2718])
@@ -108,7 +125,7 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
     for k in range(count):
         if lesion[k]:
             if centre == "lesion":
-                c = rng.integers(len(bank.lesion_starts) - 1)
+                c = _draw_lesion(bank, rng)
                 a, b = bank.lesion_starts[c], bank.lesion_starts[c + 1]
                 i, y, x = bank.lesion_pixels[bank.by_lesion[a + rng.integers(b - a)]]
             else:
@@ -125,6 +142,15 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
         h, w = bank.masks[i].shape
         out[k] = i, np.clip(y - size // 2, 0, max(0, h - size)), np.clip(x - size // 2, 0, max(0, w - size))
     return out
+
+
+def _draw_lesion(bank: ImageBank, rng: np.random.Generator) -> int:
+    """A lesion uniformly; with several kinds, a kind that has lesions uniformly, then one of its."""
+    if bank.channels == 1:
+        return int(rng.integers(len(bank.lesion_starts) - 1))
+    present = [k for k in range(bank.channels) if bank.kind_starts[k + 1] > bank.kind_starts[k]]
+    k = present[rng.integers(len(present))]
+    return int(bank.kind_starts[k] + rng.integers(bank.kind_starts[k + 1] - bank.kind_starts[k]))
 
 
 def _cut(arr: np.ndarray, y: int, x: int, size: int) -> np.ndarray:

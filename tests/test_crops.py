@@ -75,7 +75,8 @@ def test_lesion_centres_show_small_lesions_as_often_as_a_huge_one():
         m[y : y + 3, x : x + 3] = 1  # five small ones: 45 pixels in all
     ys, xs = np.nonzero(m)
     pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
-    order, starts = group_by_lesion([m])
+    order, starts, kinds = group_by_lesion([m])
+    assert list(kinds) == [0, 6]
     assert len(starts) == 7 and sorted(np.diff(starts)) == [9, 9, 9, 9, 9, 10000]
     b = ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, 1, order, starts)
     crop = 32
@@ -88,3 +89,29 @@ def test_lesion_centres_show_small_lesions_as_often_as_a_huge_one():
     assert 0.08 < huge_share("lesion") < 0.3  # one lesion in six
     with pytest.raises(ValueError, match="centre"):
         crop_plan(b, crop, 5, 3, 0, 1.0, "middle")
+
+
+def test_with_two_kinds_lesion_centres_draw_each_kind_equally_often():
+    from lesionseg.crops import group_by_lesion
+    from lesionseg.multi import pack
+
+    size = 120
+    a = np.zeros((size, size), bool)
+    for j in range(12):  # kind 0: twelve small lesions in the top rows
+        a[4 : 7, 4 + 9 * j : 7 + 9 * j] = True
+    b = np.zeros((size, size), bool)
+    b[80:90, 80:90] = True  # kind 1: one lesion, bottom right
+    a[85, 85] = True  # a pixel of both kinds
+    m = pack([a, b])
+    ys, xs = np.nonzero(m)
+    pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
+    order, starts, kinds = group_by_lesion([m], 2)
+    assert list(kinds) == [0, 13, 14]  # twelve + the shared pixel's own component, then one
+    both = int(np.flatnonzero((ys == 85) & (xs == 85))[0])
+    groups = [set(order[starts[c] : starts[c + 1]].tolist()) for c in range(len(starts) - 1)]
+    assert sum(both in g for g in groups) == 2 and groups[-1] == set(np.flatnonzero(b[ys, xs]).tolist())
+    bank = ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, 2, order,
+                     starts, kinds)
+    plan = crop_plan(bank, 16, 800, 5, 0, 1.0, "lesion")
+    share = float(np.mean([y + 8 > 60 for _, y, _ in plan]))  # crops around the kind-1 lesion
+    assert 0.42 < share < 0.58  # one kind in two, although it is one lesion of fourteen

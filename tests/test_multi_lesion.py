@@ -27,7 +27,7 @@ from lesionseg.multi import pack, parse_lesions, parse_weights, per_lesion_weigh
 from lesionseg.synthetic import fundus, fundus_lesions
 
 TINY = ["--base-filters", "4", "--depth", "3", "--batch-size", "4", "--no-tensorboard", "--learning-rate", "3e-3",
-        "--sampling", "crops", "--steps-per-epoch", "6", "--workers", "1"]
+        "--sampling", "crops", "--lesion-crop-centre", "lesion", "--steps-per-epoch", "6", "--workers", "1"]
 
 
 @pytest.fixture(scope="module")
