@@ -86,19 +86,17 @@ def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndar
     mask): their indices grouped by lesion (8-connected component of one kind's mask, kind by
     kind), where each group starts (one more entry than there are lesions), and where each kind's
     groups start (channels + 1 entries). A pixel of two overlapping kinds is in a group of each."""
+    lit = [np.flatnonzero(m) for m in masks]  # each image's lesion pixels, row-major: np.nonzero's order
+    bases = np.cumsum([0, *(len(x) for x in lit)])  # where each image's pixels start in the full list
     ids, members, offset = [], [], 0
     kinds = [0]
     for k in range(channels):
-        base = 0  # index of each image's first lesion pixel in the list of all of them
-        for m in masks:
-            union = m > 0
-            labels, n = ndimage.label(unpack(m, channels)[..., k] > 0 if channels > 1 else union, EIGHT)
-            rank = np.cumsum(union.ravel()) - 1  # row-major index among this image's lesion pixels
+        for m, pixels, base in zip(masks, lit, bases, strict=False):
+            labels, n = ndimage.label((m >> k) & 1, EIGHT)
             flat = labels.ravel()
             inside = np.flatnonzero(flat)
             ids.append(flat[inside].astype(np.int64) - 1 + offset)
-            members.append(rank[inside] + base)
-            base += int(union.sum())
+            members.append(np.searchsorted(pixels, inside) + base)
             offset += n
         kinds.append(offset)
     ids_all = np.concatenate(ids) if ids else np.zeros(0, np.int64)
@@ -146,7 +144,7 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
 
 def _draw_lesion(bank: ImageBank, rng: np.random.Generator) -> int:
     """A lesion uniformly; with several kinds, a kind that has lesions uniformly, then one of its."""
-    if bank.channels == 1:
+    if bank.channels == 1:  # no kind draw: one lesion's runs keep the draws they always had
         return int(rng.integers(len(bank.lesion_starts) - 1))
     present = [k for k in range(bank.channels) if bank.kind_starts[k + 1] > bank.kind_starts[k]]
     k = present[rng.integers(len(present))]
