@@ -1,7 +1,8 @@
 """One markdown row per run folder (bench/ablate_idrid.sh's runs/abl/NAME, or a reproduce run with
 checkpoints/ and results/): held-out AUPR-33, AUPR, sensitivity / PPV / Dice at the validation
 threshold, lesion-level sensitivity and false-positive components per image at that threshold,
-training minutes and the best epoch.
+training minutes and the best epoch. A model of several lesions (results/<CODE>/metrics.json) gets
+one row per lesion, each with the model's whole training time.
 
     .venv/bin/python bench/ablation_table.py runs/abl/A_grid runs/abl/B_crops [--results results-tta]
 """
@@ -15,17 +16,28 @@ from pathlib import Path
 import pandas as pd
 
 
-def row(run: Path, results: str) -> str:
+def rows(run: Path, results: str) -> list[str]:
+    """The run's row, or one per lesion for a model of several lesions."""
+    single = run / results / "metrics.json"
+    if single.is_file():
+        return [row(run, single, run.name)]
+    found = sorted((run / results).glob("*/metrics.json"))
+    if not found:
+        raise SystemExit(f"error: no metrics.json in {run / results}: run evaluate.py on {run} first")
+    return [row(run, path, f"{run.name} {path.parent.name}") for path in found]
+
+
+def row(run: Path, metrics: Path, name: str) -> str:
     ck = run / "ck" if (run / "ck").is_dir() else run / "checkpoints"
-    m = json.loads((run / results / "metrics.json").read_text())
+    m = json.loads(metrics.read_text())
     f = m["test"]["whole_frame"]
     lesion = m["lesion_level"].get("at_threshold", {})
     hist = pd.read_csv(ck / "history.csv")
     state = json.loads((ck / "state.json").read_text())
     minutes = hist.wall_seconds.iloc[-1] / 60
-    return (f"| {run.name} | {f['aupr_33']:.3f} | {f['aupr']:.3f} | {f['sensitivity']:.3f} | {f['ppv']:.3f} | "
+    return (f"| {name} | {f['aupr_33']:.3f} | {f['aupr']:.3f} | {f['sensitivity']:.3f} | {f['ppv']:.3f} | "
             f"{f['dice']:.3f} | {lesion.get('sensitivity', float('nan')):.3f} / "
-            f"{lesion.get('fp_per_image', float('nan')):.0f} | {m['threshold']:.3f} | {state['best_epoch']} of "
+            f"{lesion.get('fp_per_image', float('nan')):.1f} | {m['threshold']:.3f} | {state['best_epoch']} of "
             f"{int(hist.epoch.iloc[-1])} | {minutes:.0f} |")
 
 
@@ -38,7 +50,7 @@ def main() -> None:
           "| train min |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for run in args.runs:
-        print(row(run, args.results))
+        print("\n".join(rows(run, args.results)))
 
 
 if __name__ == "__main__":
