@@ -93,6 +93,9 @@ def print_summary(threshold: float, rule: str, chosen_on: str, n_test: int, test
     print(f"AUPR-33 (IDRiD challenge) {test['whole_frame']['aupr_33']:.4f}; lesion level at the threshold: "
           f"sensitivity {lesion_at['sensitivity']:.4f} with {lesion_at['fp_per_image']:.1f} false-positive "
           "components per image")
+    per = test["per_image_mean"]
+    print(f"mean over the {per['images']} test images with the lesion: Dice {per['dice']:.4f}, "
+          f"IoU (Jaccard) {per['iou']:.4f}")
     print(f"FROC plot: {out / 'froc.png'}; metrics: {out / 'metrics.json'}")
 
 
@@ -110,7 +113,7 @@ def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: li
 
     from lesionseg.checkpoints import write_json
     from lesionseg.imageio import write_csv
-    from lesionseg.metrics import summary
+    from lesionseg.metrics import per_image_means, summary
 
     n_test = len(rows)
     test_frame, lesion_curve = curves_and_plots(counts, threshold, out, n_test, args.lesion_overlap)
@@ -120,7 +123,8 @@ def lesion_report(counts, val_counts, threshold: float, chosen_on: str, rows: li
     optimal = pick_threshold(counts.frame, args)
     metrics = {
         "threshold": threshold, "threshold_rule": args.threshold_rule, "threshold_chosen_on": chosen_on,
-        "test": {"whole_frame": test_frame, "field_of_view": summary(counts.fov, threshold)},
+        "test": {"whole_frame": test_frame, "field_of_view": summary(counts.fov, threshold),
+                 "per_image_mean": per_image_means(rows)},
         "validation": None if val_counts is None else {"whole_frame": summary(val_counts.frame, threshold),
                                                        "field_of_view": summary(val_counts.fov, threshold)},
         "test_optimal_LABELLED_NOT_FOR_REPORTING_AS_HELD_OUT": {
@@ -144,7 +148,8 @@ def lesion_table(lesions: tuple[str, ...], reports: list[dict]) -> list[dict]:
         rows.append({"lesion": code, "threshold": m["threshold"], "aupr_33": f["aupr_33"], "aupr": f["aupr"],
                      "sensitivity": f["sensitivity"], "ppv": f["ppv"], "dice": f["dice"],
                      "specificity": f["specificity"], "lesion_sensitivity": at["sensitivity"],
-                     "fp_components_per_image": at["fp_per_image"]})
+                     "fp_components_per_image": at["fp_per_image"],
+                     "mean_image_iou": m["test"]["per_image_mean"]["iou"]})
     return rows
 
 

@@ -134,3 +134,12 @@ def choose_threshold(counts: ThresholdCounts, rule: str, fp_budget: float = 0.0,
 def summary(counts: ThresholdCounts, threshold: float) -> dict:
     return {**counts.at(threshold), "aupr": average_precision(counts), "aupr_33": aupr_33(counts),
             "roc_auc": roc_auc(counts), "images": counts.images}
+
+
+def per_image_means(rows: list[dict]) -> dict:
+    """Mean Dice and IoU over the images that have the lesion: how the IDRiD challenge ranked the
+    optic disc (mean Jaccard per image), unlike the pooled figures, where large lesions weigh most.
+    An image without the lesion has no Dice to average (0 as soon as one pixel is predicted)."""
+    kept = [r for r in rows if r["lesion_pixels"] > 0]
+    mean = (lambda k: float(np.mean([r[k] for r in kept]))) if kept else (lambda k: float("nan"))
+    return {"images": len(kept), "dice": mean("dice"), "iou": mean("iou")}

@@ -42,6 +42,9 @@ def test_evaluate_writes_every_output_and_the_figures_agree(tiny_ws, trained, tm
     per = pd.read_csv(res / "per_image.csv")
     frame = m["test"]["whole_frame"]
     assert per.tp.sum() == frame["tp"] and per.fp.sum() == frame["fp"] and per.fn.sum() == frame["fn"]
+    with_lesion = per[per.lesion_pixels > 0]
+    assert m["test"]["per_image_mean"] == pytest.approx(
+        {"images": len(with_lesion), "dice": with_lesion.dice.mean(), "iou": with_lesion.iou.mean()})
     assert 0 <= frame["aupr"] <= 1 and frame["sensitivity"] == pytest.approx(frame["tp"] / (frame["tp"] + frame["fn"]))
     # the probability PNG is the map that was scored
     stem = test.stem.iloc[0]

@@ -9,7 +9,9 @@ from lesionseg.metrics import (
     aupr_33,
     average_precision,
     choose_threshold,
+    confusion,
     froc,
+    per_image_means,
     roc_auc,
 )
 
@@ -113,3 +115,19 @@ def test_lesion_counts_against_a_hand_made_case():
     curve = lc.curve()
     assert curve["sensitivity"] == [0.5] and curve["fp_per_image"] == [1.0]
     assert ndimage.label(truth)[1] == lc.lesions
+
+
+def test_per_image_means_average_only_the_images_that_have_the_lesion():
+    def image(truth_at, pred_at):
+        truth, pred = np.zeros(20, bool), np.zeros(20, bool)
+        truth[truth_at], pred[pred_at] = True, True
+        return {"lesion_pixels": int(truth.sum())} | confusion(pred, truth)
+
+    rows = [image([0, 1, 2, 3], [2, 3, 4, 5]),  # Dice 0.5, IoU 2/6
+            image([8, 9], [8, 9]),  # Dice 1, IoU 1
+            image([], [12, 13, 14]),  # no lesion, false alarms: Dice 0, left out
+            image([], [])]  # no lesion, nothing predicted: Dice undefined, left out
+    m = per_image_means(rows)
+    assert m["images"] == 2
+    assert m["dice"] == pytest.approx(0.75) and m["iou"] == pytest.approx((2 / 6 + 1) / 2)
+    assert np.isnan(per_image_means(rows[2:])["iou"]) and per_image_means(rows[2:])["images"] == 0
