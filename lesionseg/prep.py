@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import PipelineError
 
-PREPROCESS_CHOICES = ("none", "clahe")
+PREPROCESS_CHOICES = ("none", "clahe", "green_clahe")
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
 CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does not depend on the scale
@@ -30,7 +30,7 @@ CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does n
 class Prep:
     scale: float = 1.0  # working scale: 0.5 halves both sides
     mask_share: float = 0.5  # share of covered source pixels that must be lesion (scale < 1)
-    preprocess: str = "none"  # none (the paper) | clahe
+    preprocess: str = "none"  # none (the paper) | clahe | green_clahe
     lesions: tuple[str, ...] = ()  # several lesions (bit-packed masks, one output each), in order; () one
 
     def __post_init__(self):
@@ -77,11 +77,21 @@ class Prep:
             raise PipelineError(f"{path}: unreadable settings ({exc}); run the stage that wrote it again") from None
 
 
+def _equalise(channel: np.ndarray) -> np.ndarray:
+    return cv2.createCLAHE(CLAHE_CLIP, (CLAHE_TILES, CLAHE_TILES)).apply(np.ascontiguousarray(channel))
+
+
 def clahe(rgb: np.ndarray) -> np.ndarray:
     """Contrast-limited adaptive equalisation of the lightness channel (CIELAB); colour kept."""
     lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
-    lab[..., 0] = cv2.createCLAHE(CLAHE_CLIP, (CLAHE_TILES, CLAHE_TILES)).apply(lab[..., 0])
+    lab[..., 0] = _equalise(lab[..., 0])
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def green_clahe(rgb: np.ndarray) -> np.ndarray:
+    """The green channel equalised, in all three channels: vessels and red lesions have their
+    strongest contrast in green, and red is often saturated; the network keeps its 3 inputs."""
+    return np.repeat(_equalise(rgb[..., 1])[..., None], 3, axis=2)
 
 
 def _resize(arr: np.ndarray, height: int, width: int, shrink: bool) -> np.ndarray:
@@ -94,6 +104,8 @@ def prepare_image(rgb: np.ndarray, prep: Prep) -> np.ndarray:
         rgb = _resize(rgb, *prep.scaled_size(*rgb.shape[:2]), shrink=prep.scale < 1)
     if prep.preprocess == "clahe":
         rgb = clahe(rgb)
+    elif prep.preprocess == "green_clahe":
+        rgb = green_clahe(rgb)
     return rgb
 
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 import extract_patches
 from lesionseg.errors import PipelineError
-from lesionseg.prep import Prep, clahe, prepare_image, prepare_mask, to_original
+from lesionseg.prep import Prep, clahe, green_clahe, prepare_image, prepare_mask, to_original
 
 
 def test_area_filter_averages_each_block_and_mask_share_decides_lesion():
@@ -41,6 +41,20 @@ def test_clahe_raises_local_contrast_and_keeps_the_colour():
     assert out[..., 0].std() > 1.5 * red[..., 0].std()  # the faint detail is stretched
     assert (out[..., 0] > out[..., 2]).all()  # still a red image
     np.testing.assert_array_equal(prepare_image(red, Prep(preprocess="clahe")), out)
+
+
+def test_green_clahe_stretches_the_green_channel_alone_into_all_three():
+    rng = np.random.default_rng(1)
+    faint = rng.integers(0, 12, (128, 128))  # vessel detail: a few grey levels of green
+    photo = np.stack([200 + 0 * faint, 80 + faint, 30 + 0 * faint], axis=2).astype(np.uint8)
+    out = green_clahe(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8
+    assert (out == out[..., :1]).all()  # one grey image in the three inputs
+    assert out[..., 0].std() > 1.5 * photo[..., 1].std()  # the faint green detail is stretched
+    other = photo.copy()
+    other[..., 0], other[..., 2] = rng.integers(0, 256, (2, 128, 128))  # red and blue play no part
+    np.testing.assert_array_equal(green_clahe(other), out)
+    np.testing.assert_array_equal(prepare_image(photo, Prep(preprocess="green_clahe")), out)
 
 
 def test_settings_round_trip_and_bad_values(tmp_path):
