@@ -17,23 +17,21 @@ import pandas as pd
 
 
 def rows(run: Path, results: str) -> list[str]:
-    """The run's row, or one per lesion for a model of several lesions."""
+    """The run's row, or one per lesion for a model of several lesions (the same training for each)."""
     single = run / results / "metrics.json"
-    if single.is_file():
-        return [row(run, single, run.name)]
-    found = sorted((run / results).glob("*/metrics.json"))
+    found = [single] if single.is_file() else sorted((run / results).glob("*/metrics.json"))
     if not found:
         raise SystemExit(f"error: no metrics.json in {run / results}: run evaluate.py on {run} first")
-    return [row(run, path, f"{run.name} {path.parent.name}") for path in found]
-
-
-def row(run: Path, metrics: Path, name: str) -> str:
     ck = run / "ck" if (run / "ck").is_dir() else run / "checkpoints"
-    m = json.loads(metrics.read_text())
-    f = m["test"]["whole_frame"]
-    lesion = m["lesion_level"].get("at_threshold", {})
     hist = pd.read_csv(ck / "history.csv")
     state = json.loads((ck / "state.json").read_text())
+    return [row(json.loads(path.read_text()), run.name if path == single else f"{run.name} {path.parent.name}",
+                hist, state) for path in found]
+
+
+def row(m: dict, name: str, hist: pd.DataFrame, state: dict) -> str:
+    f = m["test"]["whole_frame"]
+    lesion = m["lesion_level"].get("at_threshold", {})
     minutes = hist.wall_seconds.iloc[-1] / 60
     return (f"| {name} | {f['aupr_33']:.3f} | {f['aupr']:.3f} | {f['sensitivity']:.3f} | {f['ppv']:.3f} | "
             f"{f['dice']:.3f} | {lesion.get('sensitivity', float('nan')):.3f} / "

@@ -87,11 +87,11 @@ def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndar
     kind), where each group starts (one more entry than there are lesions), and where each kind's
     groups start (channels + 1 entries). A pixel of two overlapping kinds is in a group of each."""
     lit = [np.flatnonzero(m) for m in masks]  # each image's lesion pixels, row-major: np.nonzero's order
-    bases = np.cumsum([0, *(len(x) for x in lit)])  # where each image's pixels start in the full list
+    bases = np.cumsum([0, *(len(x) for x in lit[:-1])])  # where each image's pixels start in the full list
     ids, members, offset = [], [], 0
     kinds = [0]
     for k in range(channels):
-        for m, pixels, base in zip(masks, lit, bases, strict=False):
+        for m, pixels, base in zip(masks, lit, bases, strict=True):
             labels, n = ndimage.label((m >> k) & 1, EIGHT)
             flat = labels.ravel()
             inside = np.flatnonzero(flat)

@@ -141,5 +141,6 @@ def per_image_means(rows: list[dict]) -> dict:
     optic disc (mean Jaccard per image), unlike the pooled figures, where large lesions weigh most.
     An image without the lesion has no Dice to average (0 as soon as one pixel is predicted)."""
     kept = [r for r in rows if r["lesion_pixels"] > 0]
-    mean = (lambda k: float(np.mean([r[k] for r in kept]))) if kept else (lambda k: float("nan"))
-    return {"images": len(kept), "dice": mean("dice"), "iou": mean("iou")}
+    if not kept:
+        return {"images": 0, "dice": float("nan"), "iou": float("nan")}
+    return {"images": len(kept), **{k: float(np.mean([r[k] for r in kept])) for k in ("dice", "iou")}}

@@ -20,7 +20,6 @@ import numpy as np
 
 from .errors import PipelineError
 
-PREPROCESS_CHOICES = ("none", "clahe", "green_clahe")
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
 CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does not depend on the scale
@@ -94,6 +93,10 @@ def green_clahe(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(_equalise(rgb[..., 1])[..., None], 3, axis=2)
 
 
+PREPROCESSORS = {"none": lambda rgb: rgb, "clahe": clahe, "green_clahe": green_clahe}
+PREPROCESS_CHOICES = tuple(PREPROCESSORS)
+
+
 def _resize(arr: np.ndarray, height: int, width: int, shrink: bool) -> np.ndarray:
     return cv2.resize(arr, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
@@ -102,11 +105,7 @@ def prepare_image(rgb: np.ndarray, prep: Prep) -> np.ndarray:
     """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale."""
     if prep.scale != 1:
         rgb = _resize(rgb, *prep.scaled_size(*rgb.shape[:2]), shrink=prep.scale < 1)
-    if prep.preprocess == "clahe":
-        rgb = clahe(rgb)
-    elif prep.preprocess == "green_clahe":
-        rgb = green_clahe(rgb)
-    return rgb
+    return PREPROCESSORS[prep.preprocess](rgb)
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep) -> np.ndarray:
