@@ -1,8 +1,8 @@
 """One markdown row per run folder (bench/ablate_idrid.sh's runs/abl/NAME, or a reproduce run with
 checkpoints/ and results/): held-out AUPR-33, AUPR, sensitivity / PPV / Dice at the validation
 threshold, lesion-level sensitivity and false-positive components per image at that threshold,
-training minutes and the best epoch. A model of several lesions (results/<CODE>/metrics.json) gets
-one row per lesion, each with the model's whole training time.
+training minutes and the best epoch. A model of several lesions (its metrics.json keyed by lesion)
+gets one row per lesion, in the model's output order, each with the model's whole training time.
 
     .venv/bin/python bench/ablation_table.py runs/abl/A_grid runs/abl/B_crops [--results results-tta]
 """
@@ -18,15 +18,17 @@ import pandas as pd
 
 def rows(run: Path, results: str) -> list[str]:
     """The run's row, or one per lesion for a model of several lesions (the same training for each)."""
-    single = run / results / "metrics.json"
-    found = [single] if single.is_file() else sorted((run / results).glob("*/metrics.json"))
-    if not found:
+    path = run / results / "metrics.json"
+    if not path.is_file():
         raise SystemExit(f"error: no metrics.json in {run / results}: run evaluate.py on {run} first")
+    metrics = json.loads(path.read_text())
+    # a model of several lesions writes {"lesions": {CODE: metrics, ...}} (and results/<CODE>/metrics.json)
+    named = {f"{run.name} {code}": m for code, m in metrics["lesions"].items()} if "lesions" in metrics \
+        else {run.name: metrics}
     ck = run / "ck" if (run / "ck").is_dir() else run / "checkpoints"
     hist = pd.read_csv(ck / "history.csv")
     state = json.loads((ck / "state.json").read_text())
-    return [row(json.loads(path.read_text()), run.name if path == single else f"{run.name} {path.parent.name}",
-                hist, state) for path in found]
+    return [row(m, name, hist, state) for name, m in named.items()]
 
 
 def row(m: dict, name: str, hist: pd.DataFrame, state: dict) -> str:

@@ -1,5 +1,6 @@
 """Several lesions in one model: synthetic exudates and haemorrhage-like blots through every stage."""
 
+import importlib.util
 import json
 import os
 import signal
@@ -197,7 +198,10 @@ def two_lesion_run(two_lesion_ws, tmp_path_factory):
 
 
 def test_evaluate_reports_each_lesion_with_its_own_threshold(two_lesion_ws, two_lesion_run, tmp_path):
-    res = tmp_path / "res"
+    run = tmp_path / "run"  # laid out like a reproduce run: checkpoints/ and results/
+    run.mkdir()
+    (run / "checkpoints").symlink_to(two_lesion_run, target_is_directory=True)
+    res = run / "results"
     evaluate.main(["--data", str(two_lesion_ws), "--checkpoints", str(two_lesion_run), "--results", str(res)])
     table = pd.read_csv(res / "lesions.csv")
     assert list(table.lesion) == ["EX", "HE"]
@@ -218,6 +222,16 @@ def test_evaluate_reports_each_lesion_with_its_own_threshold(two_lesion_ws, two_
             assert rows.at[stem, "lesion_pixels"] == truth.sum()
     combined = json.loads((res / "metrics.json").read_text())
     assert set(combined["lesions"]) == {"EX", "HE"}
+    # bench/ablation_table.py gives such a model one row per lesion, each with that lesion's figures
+    spec = importlib.util.spec_from_file_location("ablation_table", ROOT / "bench" / "ablation_table.py")
+    ablation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ablation)
+    lines = ablation.rows(run, "results")
+    assert [line.split(" | ")[0] for line in lines] == ["| run EX", "| run HE"]
+    for line, code in zip(lines, ("EX", "HE"), strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[1] == f"{combined['lesions'][code]['test']['whole_frame']['aupr_33']:.3f}"
+        assert cells[7] == f"{stored['thresholds'][code]:.3f}"
 
 
 def test_infer_writes_a_map_and_mask_per_lesion_and_one_overlay(two_lesion_ws, two_lesion_run, tmp_path):
