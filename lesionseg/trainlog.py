@@ -62,6 +62,15 @@ def append_history(folder: Path, row: dict) -> pd.DataFrame:
     return df
 
 
+def aupr_curves(df: pd.DataFrame) -> dict[str, pd.Series]:
+    """The validation AUPR lines to draw: the one AUPR, or for a model of several lesions their mean
+    (what picks the best epoch) and each lesion's own, since the mean hides a lesion that lags."""
+    lesions = [c for c in df.columns if c.startswith("val_aupr_")]  # val_aupr_<CODE>, in output order
+    if not lesions:
+        return {"AUPR": df.val_aupr}
+    return {"mean of the lesions": df.val_aupr, **{c.removeprefix("val_aupr_"): df[c] for c in lesions}}
+
+
 def plot_loss(df: pd.DataFrame, path: Path) -> None:
     """Loss against training time (the paper's Fig. 4); beside it the whole-image validation AUPR
     when the run scores it."""
@@ -80,7 +89,12 @@ def plot_loss(df: pd.DataFrame, path: Path) -> None:
     ax.legend()
     if aupr:
         ok = df.val_aupr.notna()
-        axes[0, 1].plot(hours[ok], df.val_aupr[ok], marker="o", ms=3, color="crimson")
+        curves = aupr_curves(df)
+        for i, (label, values) in enumerate(curves.items()):
+            axes[0, 1].plot(hours[ok], values[ok], marker="o", ms=3, label=label,
+                            color=None if i else "black" if len(curves) > 1 else "crimson", lw=1 if i else 2)
+        if len(curves) > 1:
+            axes[0, 1].legend()
         axes[0, 1].set_xlabel("training time (hours)")
         axes[0, 1].set_ylabel("AUPR")
         axes[0, 1].set_ylim(0, 1)

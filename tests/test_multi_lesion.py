@@ -26,6 +26,7 @@ from lesionseg.errors import PipelineError
 from lesionseg.imageio import read_binary_mask
 from lesionseg.multi import pack, parse_lesions, parse_weights, per_lesion_weights, unpack
 from lesionseg.synthetic import fundus, fundus_lesions
+from lesionseg.trainlog import aupr_curves
 
 TINY = ["--base-filters", "4", "--depth", "3", "--batch-size", "4", "--no-tensorboard", "--learning-rate", "3e-3",
         "--sampling", "crops", "--lesion-crop-centre", "lesion", "--steps-per-epoch", "6", "--workers", "1"]
@@ -168,6 +169,9 @@ def test_two_output_model_resumes_after_a_kill_with_the_same_weights(two_lesion_
     assert {"val_aupr", "val_aupr_HE"} <= set(hist.columns)
     state = json.loads((ref / "state.json").read_text())
     assert state["config"]["lesions"] == ["EX", "HE"] and state["config"]["pos_weight"] == [3.0, 5.0]
+    # loss.png draws the mean validation AUPR (what picks the best epoch) and each lesion's own
+    curves = aupr_curves(hist)
+    assert list(curves)[0] == "mean of the lesions" and curves["HE"].equals(hist.val_aupr_HE)
     ck = tmp_path / "killed"
     proc = subprocess.Popen(train_cmd(ws, ck, "--epochs", "3", "--pos-weight", "3,5", "--val-aupr-every", "1"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -13,6 +13,7 @@ from conftest import ROOT
 import train
 from lesionseg.checkpoints import load_trained
 from lesionseg.errors import PipelineError
+from lesionseg.trainlog import aupr_curves
 
 TINY = ["--base-filters", "4", "--depth", "3", "--batch-size", "4", "--no-tensorboard", "--learning-rate", "3e-3"]
 
@@ -155,6 +156,7 @@ def test_recipe_run_resumes_after_sigkill_with_the_same_weights(tiny_ws, tmp_pat
     state = json.loads((ref / "state.json").read_text())
     assert state["best_epoch"] == int(hist.epoch[hist.val_aupr.idxmax()])
     assert state["best_val_aupr"] == pytest.approx(hist.val_aupr.max())
+    assert list(aupr_curves(hist)) == ["AUPR"]  # one lesion: one AUPR line in loss.png
     lr = hist.learning_rate.tolist()
     assert lr[0] > lr[1] > lr[2] > lr[3] == pytest.approx(0, abs=1e-9)  # cosine decay to zero at the end
     assert (hist.val_seconds > 0).all() and hist.aupr_seconds.notna().sum() == 2
