@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from lesionseg.multi import by_lesion
+
 
 def rows(run: Path, results: str) -> list[str]:
     """The run's row, or one per lesion for a model of several lesions (the same training for each)."""
@@ -22,9 +24,7 @@ def rows(run: Path, results: str) -> list[str]:
     if not path.is_file():
         raise SystemExit(f"error: no metrics.json in {run / results}: run evaluate.py on {run} first")
     metrics = json.loads(path.read_text())
-    # a model of several lesions writes {"lesions": {CODE: metrics, ...}} (and results/<CODE>/metrics.json)
-    named = {f"{run.name} {code}": m for code, m in metrics["lesions"].items()} if "lesions" in metrics \
-        else {run.name: metrics}
+    named = {f"{run.name} {code}": m for code, m in by_lesion(metrics).items()} or {run.name: metrics}
     ck = run / "ck" if (run / "ck").is_dir() else run / "checkpoints"
     hist = pd.read_csv(ck / "history.csv")
     state = json.loads((ck / "state.json").read_text())

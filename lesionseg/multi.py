@@ -62,6 +62,12 @@ def lesions_of(table: pd.DataFrame) -> tuple[str, ...]:
     return tuple(c[len("mask_"):] for c in table.columns if c.startswith("mask_"))
 
 
+def by_lesion(metrics: dict) -> dict[str, dict]:
+    """{CODE: metrics} from the metrics.json of a model of several lesions (evaluate.py writes them
+    under "lesions"); empty for a single lesion's, whose figures are the top level itself."""
+    return metrics.get("lesions", {})
+
+
 def pack(masks: list[np.ndarray]) -> np.ndarray:
     """Bool HxW masks -> uint8 HxW with bit k set where masks[k] is."""
     out = np.zeros(masks[0].shape, np.uint8)

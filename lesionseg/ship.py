@@ -18,6 +18,7 @@ from .checkpoints import EXPORT, load_trained, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
 from .model import rebuild
+from .multi import by_lesion
 from .prep import PREP_FILE
 
 MODELS = Path("models")
@@ -42,8 +43,8 @@ def card_figures(results: Path) -> str:
     """The held-out figures of a run's metrics.json, as markdown lines for the model card (a section
     per lesion for a model of several)."""
     m = json.loads((results / "metrics.json").read_text())
-    if "lesions" in m:
-        return "".join(f"\n{code}:\n" + _figures(lm) for code, lm in m["lesions"].items())
+    if lesions := by_lesion(m):
+        return "".join(f"\n{code}:\n" + _figures(lm) for code, lm in lesions.items())
     return _figures(m)
 
 

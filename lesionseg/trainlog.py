@@ -89,11 +89,12 @@ def plot_loss(df: pd.DataFrame, path: Path) -> None:
     ax.legend()
     if aupr:
         ok = df.val_aupr.notna()
-        curves = aupr_curves(df)
-        for i, (label, values) in enumerate(curves.items()):
-            axes[0, 1].plot(hours[ok], values[ok], marker="o", ms=3, label=label,
-                            color=None if i else "black" if len(curves) > 1 else "crimson", lw=1 if i else 2)
-        if len(curves) > 1:
+        (first, values), *lesions = aupr_curves(df).items()
+        axes[0, 1].plot(hours[ok], values[ok], marker="o", ms=3, lw=2, label=first,
+                        color="black" if lesions else "crimson")
+        for label, values in lesions:
+            axes[0, 1].plot(hours[ok], values[ok], marker="o", ms=3, lw=1, label=label)
+        if lesions:
             axes[0, 1].legend()
         axes[0, 1].set_xlabel("training time (hours)")
         axes[0, 1].set_ylabel("AUPR")
