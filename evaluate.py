@@ -163,7 +163,8 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
         if args.threshold_rule != "fixed":
             warn(f"{args.data / 'val_images.csv'} lists no validation images: using the fixed threshold "
                  f"{args.fixed_threshold}")
-        return [None] * channels, [args.fixed_threshold] * channels, "fixed (no validation images)"
+        chosen_on = "nothing: no validation images, so the --fixed-threshold value"
+        return [None] * channels, [args.fixed_threshold] * channels, chosen_on
     counts = count_all(evaluated(val, args.data, predict, "validation", lesions), channels)
     thresholds = []
     for code, c in zip(lesions or ("lesion",), counts, strict=True):

@@ -153,10 +153,13 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
                         args.lesion_crop_share, aug, args.lesion_crop_centre)
 
 
-def selection(args, prep) -> tuple[list, str]:
+def selection(args, prep, val_patches: bool) -> tuple[list, str]:
     """What picks the best epoch: whole validation images' AUPR when asked for and possible, else the
-    validation loss; returns the extra callbacks and the monitored figure."""
+    validation loss (the training loss without validation patches); returns the extra callbacks and
+    the monitored figure."""
     from lesionseg.imageio import has_rows, read_csv
+
+    fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
 
     val_images = args.data / "val_images.csv"
     if args.val_aupr_every > 0 and has_rows(val_images):
@@ -168,10 +171,10 @@ def selection(args, prep) -> tuple[list, str]:
         if any(scorer.present):
             return [scorer], "val_aupr"
         warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by "
-             "validation loss")
+             f"{fallback}")
         return [], "val_loss"
     if args.val_aupr_every > 0:
-        warn(f"{val_images} lists no validation images: the best epoch is chosen by validation loss")
+        warn(f"{val_images} lists no validation images: the best epoch is chosen by {fallback}")
     return [], "val_loss"
 
 
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi, prep.channels) if val_imgs else None
-    scorers, monitor = selection(args, prep)
+    scorers, monitor = selection(args, prep, bool(val_imgs))
     log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.channels)
     saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, log, monitor)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]

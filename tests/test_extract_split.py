@@ -155,6 +155,20 @@ def test_split_without_testing_set_holds_out_a_seeded_share(tmp_path, raw_idrid)
     assert len(out["test"]) == 1 and out["test"].stem.iloc[0] not in set(out["train"].source) | set(out["val"].source)
 
 
+def test_held_out_images_do_not_depend_on_the_validation_share():
+    """Training on training + validation images (--val-fraction 0) must keep the same held-out images,
+    or its figures could not be set beside the runs that validated."""
+    from lesionseg.split import split_images
+
+    manifest = pd.DataFrame({"stem": [f"{i:02d}" for i in range(21, 41)], "split": "train"})
+    with_val = split_images(manifest, 0.2, 0.25, seed=42)
+    without = split_images(manifest, 0.0, 0.25, seed=42)
+    held_out = {s for s, r in with_val.items() if r == "test"}
+    assert len(held_out) == 5 and held_out == {s for s, r in without.items() if r == "test"}
+    assert sorted(r for r in with_val.values() if r == "val") == ["val"] * 3
+    assert set(without.values()) == {"train", "test"}
+
+
 def test_split_by_patch_warns_and_leaks(ws, capsys):
     extract(ws)
     out = split(ws, "--by", "patch")

@@ -236,6 +236,16 @@ def test_evaluate_reports_each_lesion_with_its_own_threshold(two_lesion_ws, two_
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[1] == f"{combined['lesions'][code]['test']['whole_frame']['aupr_33']:.3f}"
         assert cells[7] == f"{stored['thresholds'][code]:.3f}"
+    # the shipped model's card has a section per lesion, each with that lesion's own threshold and AUPR-33
+    from lesionseg.ship import card_figures
+
+    card = card_figures(res)
+    sections = card.split("\nHE:\n")
+    assert len(sections) == 2 and sections[0].startswith("\nEX:\n")
+    for section, code in zip(sections, ("EX", "HE"), strict=True):
+        f = combined["lesions"][code]["test"]["whole_frame"]
+        assert f"threshold {stored['thresholds'][code]:.3f}" in section
+        assert f"AUPR-33 {f['aupr_33']:.3f}," in section
 
 
 def test_infer_writes_a_map_and_mask_per_lesion_and_one_overlay(two_lesion_ws, two_lesion_run, tmp_path):

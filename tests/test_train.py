@@ -117,6 +117,33 @@ def test_bad_tables_give_clear_errors(tiny_ws, tmp_path):
         train.main(args(ws, tmp_path / "ck"))
 
 
+def test_training_on_every_non_test_image_keeps_the_lowest_training_loss_and_a_fixed_threshold(
+        tiny_ws, tmp_path, capsys):
+    """--val-fraction 0 (train on training + validation images): the best epoch falls back to the
+    training loss, said so, and evaluate.py applies the fixed threshold to the same held-out images."""
+    import shutil
+
+    import evaluate
+    import traintest_split
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws)
+    traintest_split.main(["--data", str(ws), "--test-fraction", "0.2", "--val-fraction", "0"])
+    assert pd.read_csv(ws / "test.csv").stem.tolist() == pd.read_csv(tiny_ws / "test.csv").stem.tolist()
+    ck = tmp_path / "ck"
+    train.main(args(ws, ck, "--epochs", "3", "--val-aupr-every", "1"))
+    assert "the best epoch is chosen by training loss" in capsys.readouterr().err
+    hist = pd.read_csv(ck / "history.csv")
+    state = json.loads((ck / "state.json").read_text())
+    assert state["best_epoch"] == int(hist.epoch[hist.loss.idxmin()])
+    assert state["best_val_loss"] == pytest.approx(hist.loss.min())
+    evaluate.main(["--data", str(ws), "--checkpoints", str(ck), "--results", str(tmp_path / "res"),
+                   "--patch-size", "64", "--stride", "32", "--threshold-rule", "fixed", "--fixed-threshold", "0.6"])
+    m = json.loads((tmp_path / "res" / "metrics.json").read_text())
+    assert m["threshold"] == 0.6 and m["test"]["whole_frame"]["images"] == len(pd.read_csv(ws / "test.csv"))
+    assert m["threshold_chosen_on"].startswith("nothing: no validation images")
+
+
 def test_two_logical_cpus_train_with_mirrored_strategy(tiny_ws, tmp_path):
     res = subprocess.run(cmd(tiny_ws, tmp_path / "ck", "--epochs", "1", "--logical-cpus", "2"),
                          capture_output=True, text=True)
