@@ -155,10 +155,11 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
 
 def selection(args, prep, val_patches: bool) -> tuple[list, str]:
     """What picks the best epoch: whole validation images' AUPR when asked for and possible, else the
-    validation loss (the training loss without validation patches); returns the extra callbacks and
+    validation loss, else (no validation patches) the training loss; returns the extra callbacks and
     the monitored figure."""
     from lesionseg.imageio import has_rows, read_csv
 
+    monitor = "val_loss" if val_patches else "loss"
     fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
 
     val_images = args.data / "val_images.csv"
@@ -172,10 +173,10 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
             return [scorer], "val_aupr"
         warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by "
              f"{fallback}")
-        return [], "val_loss"
+        return [], monitor
     if args.val_aupr_every > 0:
         warn(f"{val_images} lists no validation images: the best epoch is chosen by {fallback}")
-    return [], "val_loss"
+    return [], monitor
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "m
                "steps_per_epoch", "augment", "brightness_delta", "hue_delta", "loss", "sampling", "lesion_crop_share",
                "lesion_crop_centre", "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale",
                "mask_share", "preprocess", "lesions")
-MONITORS = {"val_loss": min, "val_aupr": max}  # what picks the best epoch, and which way is better
+MONITORS = {"val_loss": min, "val_aupr": max, "loss": min}  # what picks the best epoch, and which way is better
 
 
 def save_model(model: keras.Model, path: Path) -> None:
@@ -88,7 +88,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         super().__init__()
         self.folder, self.config, self.keep_last, self.monitor = folder, config, keep_last, monitor
         worst = math.inf if MONITORS[monitor] is min else -math.inf
-        self.state = state or {"best_val_loss": math.inf, "best_epoch": None, "wall_seconds": 0.0}
+        self.state = state or {"best_epoch": None, "wall_seconds": 0.0}
         self.state.setdefault(f"best_{monitor}", worst)
         self.on_epoch = on_epoch or (lambda model, epoch, logs, wall: None)
         self.bad_loss: str | None = None
@@ -115,7 +115,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         wall = self.wall0 + time.perf_counter() - self.t0
         name = f"epoch_{epoch + 1:03d}.keras"
         save_model(self.model, self.folder / name)
-        val = logs.get(self.monitor, logs.get("loss") if self.monitor == "val_loss" else None)
+        val = logs.get(self.monitor)
         if val is not None:
             key = f"best_{self.monitor}"
             if MONITORS[self.monitor](float(val), self.state[key]) != self.state[key]:

@@ -136,7 +136,7 @@ def test_training_on_every_non_test_image_keeps_the_lowest_training_loss_and_a_f
     hist = pd.read_csv(ck / "history.csv")
     state = json.loads((ck / "state.json").read_text())
     assert state["best_epoch"] == int(hist.epoch[hist.loss.idxmin()])
-    assert state["best_val_loss"] == pytest.approx(hist.loss.min())
+    assert state["best_loss"] == pytest.approx(hist.loss.min())
     evaluate.main(["--data", str(ws), "--checkpoints", str(ck), "--results", str(tmp_path / "res"),
                    "--patch-size", "64", "--stride", "32", "--threshold-rule", "fixed", "--fixed-threshold", "0.6"])
     m = json.loads((tmp_path / "res" / "metrics.json").read_text())
