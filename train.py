@@ -27,7 +27,7 @@ POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code 
 LEARNING_RATE = 1e-4
 BETA_1 = 0.9
 BETA_2 = 0.999
-LOSS = "wbce"  # wbce (the paper) | wbce_dice: weighted BCE plus a batch soft-Dice loss
+LOSS = "wbce"  # wbce (the paper) | wbce_dice: plus a batch soft-Dice loss | wbce_cldice: plus Dice and clDice
 LR_SCHEDULE = "constant"  # constant (the paper) | cosine: linear warm-up, then cosine decay to 0
 WARMUP_STEPS = 200  # cosine: steps of linear warm-up from 0 to LEARNING_RATE
 BATCH_SIZE = 8
@@ -180,8 +180,9 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"], "LOSS": ["wbce", "wbce_dice"],
-               "LR_SCHEDULE": ["constant", "cosine"], "SAMPLING": ["grid", "crops"],
+    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
+               "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
+               "SAMPLING": ["grid", "crops"],
                "LESION_CROP_CENTRE": ["pixel", "lesion"]}
     args = constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights}).parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:

@@ -109,3 +109,64 @@ def test_tta_averages_the_four_flips():
     plain = predict_prepared(model, image, Inference(margin=8))
     np.testing.assert_allclose(plain, views[0], atol=1e-6)
     assert np.abs(got - plain).max() > 1e-4  # an untrained net is not flip-invariant: TTA changed something
+
+
+def _np_pool(x, size, fn, fill):
+    """Stride-1 'same' pooling of a (batch, h, w, c) array with fn (np.max / np.min); the border
+    is padded with fill so that it never wins."""
+    ry, rx = size[0] // 2, size[1] // 2
+    padded = np.pad(x, ((0, 0), (ry, ry), (rx, rx), (0, 0)), constant_values=fill)
+    h, w = x.shape[1:3]
+    shifts = [padded[:, dy:dy + h, dx:dx + w] for dy in range(size[0]) for dx in range(size[1])]
+    return fn(np.stack(shifts), axis=0)
+
+
+def numpy_soft_skeleton(x, steps):
+    def erode(a):
+        return np.minimum(_np_pool(a, (3, 1), np.min, np.inf), _np_pool(a, (1, 3), np.min, np.inf))
+
+    def opened(a):
+        return _np_pool(erode(a), (3, 3), np.max, -np.inf)
+
+    skel = np.maximum(x - opened(x), 0)
+    for _ in range(steps):
+        x = erode(x)
+        delta = np.maximum(x - opened(x), 0)
+        skel = skel + np.maximum(delta - skel * delta, 0)
+    return skel
+
+
+def test_soft_skeleton_matches_numpy_and_thins_a_bar_to_its_centre_line():
+    from lesionseg.losses import soft_skeleton
+
+    rng = np.random.default_rng(4)
+    x = rng.random((2, 20, 24, 2)).astype(np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(soft_skeleton(x, 5)), numpy_soft_skeleton(x, 5),
+                               atol=1e-6)
+    bar = np.zeros((1, 21, 40, 1), np.float32)
+    bar[0, 7:14, 5:35] = 1  # 7 pixels thick
+    skel = keras.ops.convert_to_numpy(soft_skeleton(bar))[0, ..., 0]
+    assert skel[bar[0, ..., 0] == 0].max() == 0  # nothing outside the bar
+    assert skel[:10].sum() == 0 and skel[11:].sum() == 0  # one line, the centre row
+    assert (skel[10, 8:32] == 1).all()  # unbroken along the bar
+
+
+def test_cldice_counts_a_missed_thin_vessel_by_length_where_dice_counts_pixels():
+    from lesionseg.losses import _batch_cldice_loss, _batch_dice_loss, make_loss
+
+    y = np.zeros((1, 32, 64, 1), np.float32)
+    y[0, 4:11, 2:62] = 1  # a thick vessel, 7 px
+    y[0, 24, 2:62] = 1  # a thin one, 1 px, as long
+    hit_all = np.where(y > 0, 30.0, -30.0).astype(np.float32)
+    miss_thin = hit_all.copy()
+    miss_thin[0, 24] = -30.0
+    ops = keras.ops.convert_to_numpy
+    assert float(ops(_batch_cldice_loss(y, hit_all))) == pytest.approx(0, abs=1e-3)
+    dice, cldice = float(ops(_batch_dice_loss(y, miss_thin))), float(ops(_batch_cldice_loss(y, miss_thin)))
+    # the thin vessel is an eighth of the pixels, so Dice loses about 1/15; its skeleton is half the
+    # length, so clDice's sensitivity halves and the loss is about 1/3
+    assert dice == pytest.approx(1 / 15, abs=0.01) and cldice == pytest.approx(1 / 3, abs=0.03)
+    loss = make_loss("wbce_cldice", 3.0)
+    np.testing.assert_allclose(ops(loss.call(y, miss_thin)),
+                               ops(WeightedBCE(3.0).call(y, miss_thin)) + 0.5 * dice + 0.5 * cldice, rtol=1e-5)
+    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss)).cldice_weight == 0.5
