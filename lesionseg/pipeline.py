@@ -26,6 +26,7 @@ class Augment:
     flips: bool = True
     brightness: float = 0.7
     hue: float = 0.3
+    rotations: bool = False  # transpose half the patches (square ones): with the flips, all 8 rotations / mirrors
 
 
 def load_patch_table(csv: Path, data: Path) -> tuple[list[str], list[str]]:
@@ -51,6 +52,10 @@ def decode(image_path, mask_path, channels: int = 1):
 def augment(image, mask, seed, cfg: Augment):
     """Same geometric transform on image and mask; photometric ones on the image only."""
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=4)
+    if cfg.rotations:  # its own stream, so the flips and colours drawn without it stay the same
+        swap = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seeds[0], 1)) < 0.5
+        image = tf.where(swap, tf.transpose(image, [1, 0, 2]), image)
+        mask = tf.where(swap, tf.transpose(mask, [1, 0, 2]), mask)
     if cfg.flips:
         lr = tf.random.stateless_uniform([], seeds[0]) < 0.5
         image = tf.where(lr, tf.reverse(image, [1]), image)

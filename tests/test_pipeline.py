@@ -33,6 +33,33 @@ def test_both_flips_happen_and_combine():
     assert corners == {(0, 0), (0, 3), (3, 0), (3, 3)}  # the paper's code never reached (3, 3)
 
 
+def test_rotations_reach_all_eight_symmetries_and_keep_the_flips_stream():
+    rng = np.random.default_rng(0)
+    image = rng.random((5, 5, 3)).astype(np.float32) * 255  # no symmetry: every view is distinct
+    mask = np.zeros((5, 5, 1), np.float32)
+    mask[0, 1] = 1
+    views = set()
+    for s in range(96):
+        seed = tf.constant([s, 0])
+        img, m = augment(tf.constant(image), tf.constant(mask), seed, Augment(brightness=0, hue=0, rotations=True))
+        img, m = img.numpy(), m.numpy()[..., 0]
+        # the mask went wherever the image went
+        k = next(k for k in range(8) if np.array_equal(img, _dihedral(image, k)))
+        assert np.array_equal(m, _dihedral(mask, k)[..., 0])
+        views.add(k)
+        # the flips are those the same seed draws without rotations, of the image or of its transpose
+        flips = Augment(brightness=0, hue=0)
+        plain = augment(tf.constant(image), tf.constant(mask), seed, flips)[0].numpy()
+        swapped = augment(tf.constant(np.transpose(image, (1, 0, 2))), tf.constant(mask), seed, flips)[0].numpy()
+        assert np.array_equal(img, plain) or np.array_equal(img, swapped)
+    assert views == set(range(8))
+
+
+def _dihedral(a: np.ndarray, k: int) -> np.ndarray:
+    """k = 0..3: rotation by 90 * k degrees; 4..7: the same after a left-right mirror."""
+    return np.rot90(a[:, ::-1] if k >= 4 else a, k % 4)
+
+
 def test_brightness_acts_on_unit_range():
     image = np.full((8, 8, 3), 100.0, np.float32)
     mask = np.zeros((8, 8, 1), np.float32)
