@@ -45,6 +45,7 @@ AUGMENT = True
 BRIGHTNESS_DELTA = 0.7 / 255  # on [0, 1] pixels; --brightness-delta 0.7 is the paper's stated value
 HUE_DELTA = 0.3
 ROTATIONS = False  # also transpose half the patches: with the flips, every 90-degree rotation and mirror
+CONTRAST_DELTA = 0.0  # the paper has none; d scales each patch's contrast by a factor drawn in [1 - d, 1 + d]
 SEED = 42
 KEEP_LAST = 3  # per-epoch checkpoints kept
 PREVIEW_PATCHES = 4
@@ -132,7 +133,8 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
     """The training stream: the fixed patch grid (the paper) or fresh crops of whole images."""
     from lesionseg.pipeline import Augment, training_dataset
 
-    aug = Augment(True, args.brightness_delta, args.hue_delta, args.rotations) if args.augment else None
+    aug = Augment(True, args.brightness_delta, args.hue_delta, args.rotations, args.contrast_delta) \
+        if args.augment else None
     if args.sampling == "grid":
         return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
                                 per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)

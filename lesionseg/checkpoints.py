@@ -24,7 +24,7 @@ BEST = "best.keras"
 CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision", "seed", "batch_size",
                "steps_per_epoch", "augment", "brightness_delta", "hue_delta", "loss", "sampling", "lesion_crop_share",
                "lesion_crop_centre", "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale",
-               "mask_share", "preprocess", "lesions", "rotations")
+               "mask_share", "preprocess", "lesions", "rotations", "contrast_delta")
 MONITORS = {"val_loss": min, "val_aupr": max, "loss": min}  # what picks the best epoch, and which way is better
 
 

@@ -27,6 +27,7 @@ class Augment:
     brightness: float = 0.7
     hue: float = 0.3
     rotations: bool = False  # transpose half the patches (square ones): with the flips, all 8 rotations / mirrors
+    contrast: float = 0.0  # scale each patch's deviation from its mean by a factor in [1 - contrast, 1 + contrast]
 
 
 def load_patch_table(csv: Path, data: Path) -> tuple[list[str], list[str]]:
@@ -68,6 +69,9 @@ def augment(image, mask, seed, cfg: Augment):
         x = tf.clip_by_value(tf.image.stateless_random_brightness(x, cfg.brightness, seeds[2]), 0.0, 1.0)
     if cfg.hue > 0:
         x = tf.clip_by_value(tf.image.stateless_random_hue(x, cfg.hue, seeds[3]), 0.0, 1.0)
+    if cfg.contrast > 0:  # its own stream, like the rotations: the other draws do not move
+        x = tf.clip_by_value(tf.image.stateless_random_contrast(
+            x, 1.0 - cfg.contrast, 1.0 + cfg.contrast, tf.random.experimental.stateless_fold_in(seeds[2], 1)), 0.0, 1.0)
     return x * 255.0, mask
 
 

@@ -68,6 +68,28 @@ def test_brightness_acts_on_unit_range():
     assert max(abs(v) for v in shifts) > 40  # a delta of up to 0.7 of the full range, not 0.7 grey levels
 
 
+def test_contrast_scales_deviation_from_the_patch_mean_within_range_and_keeps_other_draws():
+    rng = np.random.default_rng(1)
+    image = rng.uniform(80, 170, (16, 16, 3)).astype(np.float32)  # far from 0 and 255: no clipping
+    mask = (rng.random((16, 16, 1)) < 0.3).astype(np.float32)
+    dev = image - image.mean(axis=(0, 1))
+    factors = []
+    for s in range(40):
+        seed = tf.constant([s, 2])
+        img, m = augment(tf.constant(image), tf.constant(mask), seed, Augment(brightness=0.1, hue=0.02, contrast=0.4))
+        base, base_m = augment(tf.constant(image), tf.constant(mask), seed, Augment(brightness=0.1, hue=0.02))
+        img, base = img.numpy(), base.numpy()
+        np.testing.assert_array_equal(m.numpy(), base_m.numpy())  # the mask and the flips do not move
+        # the same brightness and hue as without contrast, then one factor on each channel's deviation
+        bdev = base - base.mean(axis=(0, 1))
+        k = float((img - img.mean(axis=(0, 1))).ravel() @ bdev.ravel() / (bdev.ravel() @ bdev.ravel()))
+        np.testing.assert_allclose(img - img.mean(axis=(0, 1)), k * bdev, atol=0.05)
+        np.testing.assert_allclose(img.mean(axis=(0, 1)), base.mean(axis=(0, 1)), atol=0.05)
+        factors.append(k)
+    assert 0.6 - 1e-3 <= min(factors) < 0.75 and 1.25 < max(factors) <= 1.4 + 1e-3  # drawn over [0.6, 1.4]
+    assert np.abs(dev).max() > 0  # a patch with some contrast to scale
+
+
 def test_epoch_order_depends_on_seed_and_epoch_only():
     a = epoch_orders(50, 3, 0, 4, True)
     b = epoch_orders(50, 3, 2, 4, True)

@@ -195,6 +195,8 @@ def test_recipe_changes_are_refused_on_resume_and_bf16_trains(tiny_ws, tmp_path)
     train.main(args(tiny_ws, ck, "--epochs", "1", *RECIPE))
     with pytest.raises(PipelineError, match=r"loss: checkpoint 'wbce_dice', now 'wbce'"):
         train.main(args(tiny_ws, ck, "--epochs", "2", *RECIPE, "--loss", "wbce"))
+    with pytest.raises(PipelineError, match=r"contrast_delta: checkpoint 0.0, now 0.3"):
+        train.main(args(tiny_ws, ck, "--epochs", "1", *RECIPE, "--contrast-delta", "0.3"))  # the data stream
     with pytest.raises(PipelineError, match=r"schedule_epochs: checkpoint 1, now 2"):
         train.main(args(tiny_ws, ck, "--epochs", "2", *RECIPE))  # a cosine run cannot be stretched
     bf = tmp_path / "bf16"
