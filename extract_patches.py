@@ -26,7 +26,8 @@ from lesionseg.prep import Prep
 DATA = Path("data")
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
-PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one, as grey
+PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
+# as grey | green_flat: the green one less its broad background, then equalised
 PATCH_SIZE = 512
 STRIDE = 256
 MIN_LESION_PIXELS = 1  # a patch with at least this many lesion pixels is positive (the paper's code: 1)

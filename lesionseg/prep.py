@@ -19,17 +19,23 @@ import cv2
 import numpy as np
 
 from .errors import PipelineError
+from .fov import fov_from_image
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
 CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does not depend on the scale
+FLAT_WINDOW = 0.1  # green_flat's background window, as a share of the longer side: wider than any
+# vessel (DRIVE's widest is 20 px of 584), narrow enough to follow an atrophic zone or a bright disc
+BACKGROUND_SIDE = 1024  # the background is estimated on a copy at most this long: fast, and within the
+# median filter's window limit (OpenCV's fails beyond about 255 px)
+NEUTRAL = 128  # the flattened image's background level, and its value outside the field of view
 
 
 @dataclass(frozen=True)
 class Prep:
     scale: float = 1.0  # working scale: 0.5 halves both sides
     mask_share: float = 0.5  # share of covered source pixels that must be lesion (scale < 1)
-    preprocess: str = "none"  # none (the paper) | clahe | green_clahe
+    preprocess: str = "none"  # none (the paper) | clahe | green_clahe | green_flat
     lesions: tuple[str, ...] = ()  # several lesions (bit-packed masks, one output each), in order; () one
 
     def __post_init__(self):
@@ -93,7 +99,32 @@ def green_clahe(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(_equalise(rgb[..., 1])[..., None], 3, axis=2)
 
 
-PREPROCESSORS = {"none": lambda rgb: rgb, "clahe": clahe, "green_clahe": green_clahe}
+def green_flat(rgb: np.ndarray) -> np.ndarray:
+    """The green channel less its broad background (a median over FLAT_WINDOW of the image), then
+    equalised, in all three channels. Why: after CLAHE alone an unevenly lit or tessellated fundus
+    can stay far more textured than a typical one, so its vessels stand out less from the background;
+    subtracting the background first keeps every structure narrower than the window (vessels, small
+    lesions) and removes slow changes of brightness. Outside the field of view the image is flat
+    (NEUTRAL, before equalisation), and the background there is filled with the retina's median
+    first, so the edge of the disc makes no ring."""
+    green = np.ascontiguousarray(rgb[..., 1])
+    lit = fov_from_image(rgb, step=1)  # full size: a coarse mask would leave a stepped edge
+    if not lit.any():  # a dark photograph: no surround to tell apart, so keep it all
+        lit[:] = True
+    green = np.where(lit, green, np.uint8(np.median(green[lit])))
+    height, width = green.shape
+    shrink = min(1.0, BACKGROUND_SIDE / max(height, width))
+    small = _resize(green, round(height * shrink), round(width * shrink), shrink=True) if shrink < 1 else green
+    window = max(3, round(FLAT_WINDOW * max(small.shape))) | 1  # odd, as the median filter needs
+    background = cv2.medianBlur(small, window)
+    if shrink < 1:
+        background = _resize(background, height, width, shrink=False)
+    flat = np.clip(green.astype(np.int16) - background + NEUTRAL, 0, 255).astype(np.uint8)
+    flat[~lit] = NEUTRAL
+    return np.repeat(_equalise(flat)[..., None], 3, axis=2)
+
+
+PREPROCESSORS = {"none": lambda rgb: rgb, "clahe": clahe, "green_clahe": green_clahe, "green_flat": green_flat}
 PREPROCESS_CHOICES = tuple(PREPROCESSORS)
 
 

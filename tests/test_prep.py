@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy import ndimage
 
 import extract_patches
 from lesionseg.errors import PipelineError
-from lesionseg.prep import Prep, clahe, green_clahe, prepare_image, prepare_mask, to_original
+from lesionseg.prep import NEUTRAL, Prep, clahe, green_clahe, green_flat, prepare_image, prepare_mask, to_original
 
 
 def test_area_filter_averages_each_block_and_mask_share_decides_lesion():
@@ -55,6 +56,54 @@ def test_green_clahe_stretches_the_green_channel_alone_into_all_three():
     other[..., 0], other[..., 2] = rng.integers(0, 256, (2, 128, 128))  # red and blue play no part
     np.testing.assert_array_equal(green_clahe(other), out)
     np.testing.assert_array_equal(prepare_image(photo, Prep(preprocess="green_clahe")), out)
+
+
+def _lit_disc_with_a_ramp_and_two_vessels(size: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """A retina disc on black, lit from dark (left) to bright (right), crossed by a thin dark line
+    on each side; the green channel carries it all."""
+    yy, xx = np.mgrid[:size, :size]
+    disc = (yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (0.45 * size) ** 2
+    green = 40.0 + 150.0 * xx / size  # the uneven lighting: 40 to 190
+    for column in (size // 3, 2 * size // 3):
+        green[np.abs(xx - column) <= 1] -= 25  # a 3 px vessel, 25 grey levels darker than around it
+    rgb = np.stack([green + 40, green, green / 3], axis=2)
+    rgb[~disc] = 0
+    return np.clip(rgb, 0, 255).astype(np.uint8), disc
+
+
+def test_green_flat_removes_uneven_lighting_keeps_thin_vessels_and_leaves_no_ring():
+    photo, disc = _lit_disc_with_a_ramp_and_two_vessels()
+    size = photo.shape[0]
+    out = green_flat(photo)
+    assert out.shape == photo.shape and out.dtype == np.uint8
+    assert (out == out[..., :1]).all()  # one grey image in the three inputs
+    grey, plain = out[..., 0].astype(float), green_clahe(photo)[..., 0].astype(float)
+    rows = slice(size // 2 - 20, size // 2 + 20)
+
+    def side_mean(img: np.ndarray, cols: slice) -> float:
+        return float(img[rows, cols].mean())
+
+    # the ramp: the background left against right of the disc, away from both vessels
+    left, right = slice(size // 6 - 5, size // 6 + 5), slice(5 * size // 6 - 5, 5 * size // 6 + 5)
+    ramp_left = abs(side_mean(grey, right) - side_mean(grey, left))
+    assert ramp_left < 0.25 * abs(side_mean(plain, right) - side_mean(plain, left))
+    for column in (size // 3, 2 * size // 3):  # each vessel still clearly darker than beside it
+        beside = (side_mean(grey, slice(column - 8, column - 4)) + side_mean(grey, slice(column + 5, column + 9))) / 2
+        assert beside - side_mean(grey, slice(column - 1, column + 2)) > 20
+    outside = out[..., 0][~disc].astype(int)  # flat before equalisation; the tiles' maps vary it a little
+    assert abs(outside.mean() - NEUTRAL) < 16 and outside.max() - outside.min() < 40
+    # no ring along the disc's edge: its rim looks like the retina's interior (the vessels left out)
+    away = np.ones_like(disc)
+    away[:, [c + d for c in (size // 3, 2 * size // 3) for d in range(-6, 7)]] = False
+    rim = disc & ~ndimage.binary_erosion(disc, iterations=4) & away
+    assert abs(grey[rim].mean() - grey[ndimage.binary_erosion(disc, iterations=15) & away].mean()) < 5
+    other = photo.copy()
+    other[..., 0], other[..., 2] = np.where(disc, np.random.default_rng(2).integers(30, 256, (2, size, size)), 0)
+    np.testing.assert_array_equal(green_flat(other), out)  # red and blue play no part
+    np.testing.assert_array_equal(prepare_image(photo, Prep(preprocess="green_flat")), out)
+    dim = green_flat(photo // 12)[..., 0].astype(float)  # too dark (< 20) to find a surround: kept, not blanked
+    column = size // 3
+    assert dim[rows, column - 8 : column - 4].mean() - dim[rows, column - 1 : column + 2].mean() > 3
 
 
 def test_settings_round_trip_and_bad_values(tmp_path):
