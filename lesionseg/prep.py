@@ -27,7 +27,7 @@ CLAHE_TILES = 8  # tiles per side, whatever the image size, so the result does n
 FLAT_WINDOW = 0.1  # green_flat's background window, as a share of the longer side: wider than any
 # vessel (DRIVE's widest is 20 px of 584), narrow enough to follow an atrophic zone or a bright disc
 BACKGROUND_SIDE = 1024  # the background is estimated on a copy at most this long: fast, and within the
-# median filter's window limit (OpenCV's fails beyond about 255 px)
+# median filter's window limit (OpenCV's 8-bit filter can refuse windows wider than 255 px)
 NEUTRAL = 128  # the flattened image's background level, and its value outside the field of view
 
 
