@@ -18,8 +18,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from lesionseg.errors import run_cli
-from lesionseg.fov import fov_from_image
-from lesionseg.imageio import read_binary_mask, read_csv, read_rgb, resolve
+from lesionseg.evaluation import load_truth
+from lesionseg.imageio import read_csv, read_rgb, resolve
 from lesionseg.prep import PREPROCESS_CHOICES, Prep, prepare_image
 
 AWAY = 3  # px: background pixels are further than this from any lesion pixel
@@ -43,15 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for r in tqdm(list(manifest.itertuples()), desc="images", unit="img"):
         rgb = read_rgb(resolve(r.image, args.data))
-        lesion = read_binary_mask(resolve(r.mask, args.data))
-        fov = read_binary_mask(resolve(r.fov, args.data)) if isinstance(r.fov, str) and r.fov else fov_from_image(rgb)
+        truth, fov = load_truth(r, args.data, rgb)  # the dataset's FOV mask, or one estimated, as evaluate.py
+        lesion = truth[..., 0]
         for name in args.preprocess:
             grey = prepare_image(rgb, Prep(preprocess=name))[..., 1].astype(np.float64)  # green, or grey
             rows.append({"stem": str(r.stem), "preprocess": name} | contrast(grey, lesion, fov))
     df = pd.DataFrame(rows)
     print(f"{len(manifest)} images of {args.data}; background: FOV pixels more than {AWAY} px from a lesion")
     for name, d in df.groupby("preprocess", sort=False):
-        d = d.drop(columns="preprocess").assign(gap=lambda t: t.ratio - t.ratio.median())
+        d = d.drop(columns="preprocess")
         low = d.nsmallest(2, "ratio")
         print(f"\n{name}: ratio (lesion depth / background std) median {d.ratio.median():.2f}, "
               f"range {d.ratio.min():.2f} to {d.ratio.max():.2f}; lowest {low.stem.iloc[0]} "

@@ -107,11 +107,10 @@ def green_flat(rgb: np.ndarray) -> np.ndarray:
     lesions) and removes slow changes of brightness. Outside the field of view the image is flat
     (NEUTRAL, before equalisation), and the background there is filled with the retina's median
     first, so the edge of the disc makes no ring."""
-    green = np.ascontiguousarray(rgb[..., 1])
     lit = fov_from_image(rgb, step=1)  # full size: a coarse mask would leave a stepped edge
     if not lit.any():  # a dark photograph: no surround to tell apart, so keep it all
         lit[:] = True
-    green = np.where(lit, green, np.uint8(np.median(green[lit])))
+    green = np.where(lit, rgb[..., 1], np.uint8(np.median(rgb[..., 1][lit])))  # a contiguous copy
     height, width = green.shape
     shrink = min(1.0, BACKGROUND_SIDE / max(height, width))
     small = _resize(green, round(height * shrink), round(width * shrink), shrink=True) if shrink < 1 else green
