@@ -10,6 +10,7 @@ holding one row per lesion.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -174,10 +175,14 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
     return counts, thresholds, f"validation images ({len(val)})"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
                "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
-    args = constants_parser(__doc__, CONSTANTS, choices).parse_args(argv)
+    return constants_parser(__doc__, CONSTANTS, choices)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     quiet_tensorflow()
 
     import pandas as pd

@@ -8,6 +8,7 @@ half-written.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -43,8 +44,12 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES)})
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES)}).parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.patch_size < 1 or args.stride < 1:
         raise PipelineError("--patch-size and --stride must be positive")
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")

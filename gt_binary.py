@@ -8,6 +8,7 @@ manifest column, and data/masks/<stem>.png holds their union.
 
 from __future__ import annotations
 
+import argparse
 from functools import partial
 from pathlib import Path
 
@@ -57,8 +58,12 @@ def binarize_lesions(raw: Path, lesions: tuple[str, ...], out: Path, threshold: 
     return layout, samples, fractions
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return constants_parser(__doc__, CONSTANTS, types={"LESION": lesion_type(tuple(LESIONS))})
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = constants_parser(__doc__, CONSTANTS, types={"LESION": lesion_type(tuple(LESIONS))}).parse_args(argv)
+    args = build_parser().parse_args(argv)
     lesions = args.lesion
     args.data.mkdir(parents=True, exist_ok=True)
     remove_stale_tmp(args.data)

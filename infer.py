@@ -10,6 +10,7 @@ a legend, and two areas.csv columns per lesion.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import fields, replace
@@ -137,11 +138,16 @@ def _percent(pixels: int, area: int) -> float:
     return 100 * pixels / area if area else float("nan")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = constants_parser(__doc__, CONSTANTS,
                               {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
                               types={"THRESHOLD": float})
     parser.add_argument("inputs", nargs="+", help="image files or folders")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     quiet_tensorflow()

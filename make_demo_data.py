@@ -8,6 +8,7 @@ several lesions).
 
 from __future__ import annotations
 
+import argparse
 from functools import partial
 from pathlib import Path
 
@@ -40,8 +41,12 @@ def _write(item: tuple[int, str, bool], root: Path, size: tuple[int, int], seed:
         (write_rgba_mask if rgba else write_palette_tiff_1bit)(masks[code], mask_dir / f"{stem}_{code}.tif")
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return constants_parser(__doc__, CONSTANTS)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = constants_parser(__doc__, CONSTANTS).parse_args(argv)
+    args = build_parser().parse_args(argv)
     size = parse_size(args.size)
     if args.n_images < 2:
         raise PipelineError("--n-images must be at least 2 (one training and one testing image)")

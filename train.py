@@ -6,6 +6,7 @@ where they stopped); --fresh moves the earlier run to checkpoints/previous-<time
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
 import time
@@ -182,12 +183,16 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
     return [], monitor
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
                "SAMPLING": ["grid", "crops"],
                "LESION_CROP_CENTRE": ["pixel", "lesion"]}
-    args = constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights}).parse_args(argv)
+    return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:
         raise PipelineError("--batch-size and --epochs must be at least 1")
     strategy, devices = setup(args)

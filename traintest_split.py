@@ -7,6 +7,7 @@ mask when there are several) for evaluation.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pandas as pd
@@ -26,8 +27,12 @@ SEED = 42
 CONSTANTS = script_constants(globals())
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return constants_parser(__doc__, CONSTANTS, {"BY": ["image", "patch"]})
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = constants_parser(__doc__, CONSTANTS, {"BY": ["image", "patch"]}).parse_args(argv)
+    args = build_parser().parse_args(argv)
     for name in ("val_fraction", "test_fraction"):
         if not 0 <= getattr(args, name) < 1:
             raise PipelineError(f"--{name.replace('_', '-')} must be in [0, 1)")
