@@ -81,7 +81,10 @@ CROP_CENTRE ?= pixel
 else
 CROP_CENTRE ?= lesion
 endif
-PREP_FLAGS ?= --scale 0.5 --preprocess clahe --patch-size 256 --stride 128
+# Half scale by the field of view: every photograph resampled so that its field of view is half the
+# training photographs' median (any camera's photographs then work; RESULTS.md's runs predate it and
+# used half of each photograph's size, which differs for 4 of IDRiD's 81 photographs).
+PREP_FLAGS ?= --scale 0.5 --scale-by fov --preprocess clahe --patch-size 256 --stride 128
 TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-epoch 100 --learning-rate 1e-3 \
 	$(MILD_AUG) --sampling crops --lesion-crop-centre $(CROP_CENTRE) --lr-schedule cosine --val-patches 200 \
 	--val-aupr-every 2

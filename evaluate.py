@@ -3,7 +3,8 @@ curve, apply it unchanged to the test images, and report the paper's metrics and
 
 Writes results/: metrics.json, per_image.csv, froc.csv, froc.png, pr.png, lesion_froc.png,
 probabilities/<stem>.png (8-bit, the IDRiD submission format) and overlays/<stem>.png; and the
-chosen threshold to checkpoints/threshold.json for infer.py. A model of several lesions gets all of
+chosen threshold, with the settings it was chosen under, to the model's checkpoints/bundle.json for
+infer.py. A model of several lesions gets all of
 that per lesion in results/<CODE>/ (each its own validation threshold), with results/lesions.csv
 holding one row per lesion.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 
 from lesionseg.cli import constants_parser, script_constants
@@ -187,25 +187,25 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from lesionseg.checkpoints import load_trained, model_prep, write_json
+    from lesionseg.checkpoints import write_json
     from lesionseg.evaluation import SetCounts, evaluated
     from lesionseg.imageio import has_rows, read_csv, write_csv
     from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
     from lesionseg.lesions import LesionCounts
-    from lesionseg.model import with_precision
     from lesionseg.multi import mask_column
-    from lesionseg.predict import Inference, predict_image
+    from lesionseg.predict import Inference
+    from lesionseg.predictor import Predictor
 
-    model = with_precision(load_trained(args.checkpoints), args.precision)
-    prep = model_prep(model, args.checkpoints)
-    lesions, channels = prep.lesions, prep.channels
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
                           args.tile, args.margin, args.tta)
+    predictor = Predictor.load(args.checkpoints, asdict(inference))
+    prep = predictor.prep
+    lesions, channels = prep.lesions, prep.channels
     columns = ["stem", "image", "mask", "fov", *(mask_column(c) for c in lesions)]
     test = read_csv(args.data / "test.csv", columns, "run traintest_split.py first")
     val_path = args.data / "val_images.csv"
     val = read_csv(val_path, columns, "run traintest_split.py again") if has_rows(val_path) else None
-    predict = partial(predict_image, model, inf=inference, prep=prep)
+    predict = predictor.predict
 
     val_counts, thresholds, chosen_on = validation_thresholds(val, predict, lesions, args)
     outs = [args.results / code for code in lesions] or [args.results]
@@ -227,16 +227,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {lesions[k]} ==")
         reports.append(lesion_report(test_counts[k], val_counts[k], thresholds[k], chosen_on, rows[k], outs[k],
                                      args, prep))
-    stored = {"rule": args.threshold_rule, "chosen_on": chosen_on, "mode": args.mode, "inference": asdict(inference),
-              "prep": prep.as_dict()}
     if lesions:
         write_json({"lesions": dict(zip(lesions, reports, strict=True))}, args.results / "metrics.json")
         write_csv(pd.DataFrame(lesion_table(lesions, reports)), args.results / "lesions.csv")
-        stored["thresholds"] = dict(zip(lesions, thresholds, strict=True))
         print(f"\nper-lesion results in {', '.join(str(o) for o in outs)}; summary {args.results / 'lesions.csv'}")
-    else:
-        stored["threshold"] = thresholds[0]
-    write_json(stored, args.checkpoints / "threshold.json")
+    predictor.bundle.with_thresholds(thresholds, args.threshold_rule, chosen_on, inference).write(args.checkpoints)
     return 0
 
 

@@ -13,12 +13,13 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lesionseg import prep as preps
 from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli
-from lesionseg.imageio import atomic_dir, read_csv, remove_stale_tmp, resolve, write_csv
+from lesionseg.imageio import atomic_dir, read_csv, read_rgb, remove_stale_tmp, resolve, write_csv
 from lesionseg.multi import lesions_of, mask_column
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
@@ -26,6 +27,9 @@ from lesionseg.prep import Prep
 
 DATA = Path("data")
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
+SCALE_BY = "factor"  # factor: SCALE times each photograph's size (the paper) | fov: each photograph resampled
+# so that its field of view is as wide as SCALE times the training photographs' median (any camera)
+FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measured as said above
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -44,8 +48,36 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
+def _diameter(path: Path) -> float | None:
+    from lesionseg.fov import fov_diameter
+
+    return fov_diameter(read_rgb(path))
+
+
+def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None]]:
+    """The stored settings and each photograph's factor. By the fov rule every photograph's field of
+    view is measured once here (labelling and cutting both need its factor) and the target is SCALE
+    times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
+    settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions}
+    if args.scale_by == "factor":
+        return Prep(**settings), [None] * len(manifest)
+    paths = [resolve(p, args.data) for p in manifest.image]
+    diameters = pmap(_diameter, paths, args.workers, "field of view")
+    found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]
+    if args.fov_diameter <= 0 and not found:
+        raise PipelineError(f"{args.data / 'manifest.csv'}: no training photograph shows a round field of view; "
+                            "use --scale-by factor, or give --fov-diameter")
+    target = args.fov_diameter if args.fov_diameter > 0 else round(args.scale * float(np.median(found)), 1)
+    prep = Prep(**settings, scale_by="fov", fov_diameter=target)
+    if found:
+        print(f"field of view: {len(found)} training photographs, diameter median {np.median(found):.0f} px "
+              f"(range {min(found):.0f} to {max(found):.0f}); resampled to {target:g} px")
+    return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    return constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES)})
+    return constants_parser(__doc__, CONSTANTS, {"PREPROCESS": list(preps.PREPROCESS_CHOICES),
+                                                 "SCALE_BY": list(preps.SCALE_RULES)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,15 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError("--patch-size and --stride must be positive")
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")
     lesions = lesions_of(manifest)
-    prep = Prep(args.scale, args.mask_share, args.preprocess, lesions)
     if not args.include_test:
         manifest = manifest[manifest.split != "test"]
     if manifest.empty:
         raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
+    prep, factors = scale_rule(args, manifest, lesions)
     jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
                      args.stride, args.min_lesion_pixels, prep,
-                     tuple(resolve(getattr(r, mask_column(c)), args.data) for c in lesions))
-            for r in manifest.itertuples()]
+                     tuple(resolve(getattr(r, mask_column(c)), args.data) for c in lesions), factor)
+            for r, factor in zip(manifest.itertuples(), factors, strict=True)]
     labels = pd.concat(pmap(label_patches, jobs, args.workers, "label"), ignore_index=True)
     chosen = choose(labels, args.neg_per_pos, args.seed)
     by_source = {stem: df for stem, df in chosen.groupby("source")}
@@ -81,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
           f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")
     if replace(prep, lesions=()) != Prep():
-        print(f"working scale {prep.scale} (mask share {prep.mask_share}), preprocessing {prep.preprocess}")
+        scale = f"{prep.fov_diameter:g} px fields of view" if prep.scale_by == "fov" else f"working scale {prep.scale}"
+        print(f"{scale} (mask share {prep.mask_share}), preprocessing {prep.preprocess}")
     if lesions:
         print(f"lesions {', '.join(lesions)}: patches hold any of them; patch masks bit-packed (bit k = lesion k)")
     print(f"wrote {args.data / 'patches'}/")

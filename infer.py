@@ -2,7 +2,8 @@
 
 For each image (files, or folders of them): <stem>_prob.png (8-bit probability), <stem>_mask.png
 (0/255 at the threshold), <stem>_overlay.png, and one row of areas.csv (lesion pixels and percent
-of the field of view). The threshold is the one evaluate.py stored unless --threshold is given.
+of the field of view). The threshold is the one evaluate.py stored with the model (bundle.json) unless
+--threshold is given, and so are the inference settings it was chosen under, unless typed.
 A model of several lesions writes <stem>_<CODE>_prob.png and <stem>_<CODE>_mask.png per lesion (each
 at its own threshold; a typed --threshold applies to all), one overlay with a colour per lesion and
 a legend, and two areas.csv columns per lesion.
@@ -11,52 +12,32 @@ a legend, and two areas.csv columns per lesion.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 from pathlib import Path
 
-from lesionseg.cli import constants_parser, given_dests, script_constants
+from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.quiet import quiet_tensorflow
 
 CHECKPOINTS = Path("checkpoints")
 SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
 OUT = Path("results/infer")
-THRESHOLD = None  # None: checkpoints/threshold.json (from evaluate.py), else 0.5 with a warning
-MODE = "fast"
-PRECISION = "float32"
-PATCH_SIZE = 512
-STRIDE = 256
-BATCH_SIZE = 8
-TILE = 4352
-MARGIN = 128
+THRESHOLD = None  # None: each lesion's threshold stored with the model by evaluate.py (0.5 if none, with a warning)
+# How whole images are predicted. None: as stored with the model, the settings its threshold was chosen under
+MODE = None  # fast | faithful
+PRECISION = None  # float32 | bfloat16 (CPU) | float16 (GPU)
+PATCH_SIZE = None
+STRIDE = None
+BATCH_SIZE = None
+TILE = None
+MARGIN = None
+TTA = None  # average the probabilities of the four flips
 OVERLAY_SCALE = 2
-TTA = False  # average the probabilities of the four flips
 
 CONSTANTS = script_constants(globals())
-
-
-def stored_threshold(folder: Path, typed: float | None) -> dict:
-    """What evaluate.py stored: the threshold and the inference settings it was chosen under. With a
-    typed threshold an unreadable file is only a warning (infer.py's own settings are used)."""
-    path = folder / "threshold.json"
-    if not path.is_file():
-        warn(f"{path} not found (run evaluate.py to choose a threshold on validation images); using 0.5")
-        return {}
-    try:
-        stored = json.loads(path.read_text())
-        if "thresholds" in stored:  # a model of several lesions
-            [float(v) for v in stored["thresholds"].values()]
-        else:
-            float(stored["threshold"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        if typed is not None:
-            warn(f"{path}: unreadable ({exc}); using --threshold {typed} with infer.py's own settings")
-            return {}
-        raise PipelineError(f"{path}: unreadable ({exc}); run evaluate.py again to choose the threshold, "
-                            "or pass --threshold") from None
-    return stored
+TYPES = {"THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int, "TILE": int, "MARGIN": int,
+         "TTA": bool}
 
 
 def expand(inputs: list[str], out: Path) -> list[Path]:
@@ -82,19 +63,6 @@ def expand(inputs: list[str], out: Path) -> list[Path]:
                                 f"{f.stem}_overlay.png in {out}/; segment them in separate runs (another --out), "
                                 "or rename one")
     return list(by_stem.values())
-
-
-def lesion_thresholds(stored: dict, typed: float | None, lesions: tuple[str, ...]) -> list[float]:
-    """One threshold per model output: the typed one for all, else those evaluate.py stored, else 0.5."""
-    if typed is not None:
-        return [typed] * max(1, len(lesions))
-    if not lesions:
-        return [float(stored.get("threshold", 0.5))]
-    chosen = stored.get("thresholds", {})
-    if chosen and set(chosen) != set(lesions):
-        raise PipelineError(f"threshold.json is for the lesions {', '.join(chosen)} but the model predicts "
-                            f"{', '.join(lesions)}; run evaluate.py again, or pass --threshold")
-    return [float(chosen.get(code, 0.5)) for code in lesions]
 
 
 def segment(image, prob, thresholds: list[float], lesions: tuple[str, ...], out: Path, stem: str,
@@ -141,7 +109,7 @@ def _percent(pixels: int, area: int) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = constants_parser(__doc__, CONSTANTS,
                               {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
-                              types={"THRESHOLD": float})
+                              types=TYPES)
     parser.add_argument("inputs", nargs="+", help="image files or folders")
     return parser
 
@@ -155,10 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from lesionseg.checkpoints import load_trained, model_prep
     from lesionseg.imageio import read_rgb, write_csv
-    from lesionseg.model import with_precision
-    from lesionseg.predict import Inference, predict_image
+    from lesionseg.predict import Inference
+    from lesionseg.predictor import Predictor
 
     if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
         args.shipped = Path(__file__).resolve().parent / args.shipped
@@ -166,25 +133,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no model in {args.checkpoints}/: using the shipped model {args.shipped} "
               f"(see {args.shipped / 'MODEL_CARD.md'})")
         args.checkpoints = args.shipped
-    trained = load_trained(args.checkpoints)  # a missing model is said first
-    prep = model_prep(trained, args.checkpoints)
+    typed = {f.name: getattr(args, f.name) for f in fields(Inference) if getattr(args, f.name, None) is not None}
+    predictor = Predictor.load(args.checkpoints, typed, thresholds_optional=args.threshold is not None)
+    bundle = predictor.bundle
     files = expand(args.inputs, args.out)
     if (args.out / "areas.csv").is_file():
         warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
              "will list this run's images only (use another --out to keep both)")
-    stored = stored_threshold(args.checkpoints, args.threshold)
-    thresholds = lesion_thresholds(stored, args.threshold, prep.lesions)
-    inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference) if hasattr(args, f.name)})
-    chosen = stored.get("inference", {})
-    typed = given_dests(parser, argv)
-    kept = {k: v for k, v in chosen.items() if k not in typed and hasattr(inference, k)}
-    overridden = sorted(k for k in chosen if k in typed and getattr(inference, k) != chosen[k])
-    inference = replace(inference, **kept)
-    if overridden and args.threshold is None:
-        which = f"thresholds ({', '.join(f'{t:.3f}' for t in thresholds)}) were" if prep.lesions \
-            else f"threshold {thresholds[0]:.3f} was"
-        warn(f"the {which} chosen under other settings ({', '.join(overridden)}); its figures may not hold")
-    model = with_precision(trained, inference.precision)
+    if args.threshold is not None:
+        thresholds = [args.threshold] * len(bundle.lesions)
+    else:
+        thresholds = bundle.threshold_values()
+        if not bundle.evaluated:
+            warn(f"{args.checkpoints}: no threshold was chosen for this model (run evaluate.py to choose one on "
+                 "validation images); using 0.5")
+        overridden = sorted(k for k, v in typed.items() if getattr(bundle.inference, k) != v)
+        if overridden and bundle.evaluated:
+            which = "thresholds were" if len(thresholds) > 1 else "threshold was"
+            warn(f"the {which} chosen under other settings ({', '.join(overridden)}); its figures may not hold")
     rows, failed = [], []
     for path in tqdm(files, desc="infer", unit="img"):
         try:
@@ -193,13 +159,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}; skipped", file=sys.stderr)
             failed.append(path)
             continue
-        prob = predict_image(model, image, inference, prep)
-        figures = segment(image, prob, thresholds, prep.lesions, args.out, path.stem, args.overlay_scale)
+        prob = predictor.predict(image, str(path))
+        figures = segment(image, prob, thresholds, predictor.prep.lesions, args.out, path.stem, args.overlay_scale)
         rows.append({"image": str(path), "stem": path.stem} | figures)
     if rows:
         write_csv(pd.DataFrame(rows), args.out / "areas.csv")
-        at = ", ".join(f"{code} {t:.3f}" for code, t in zip(prep.lesions, thresholds, strict=True)) \
-            if prep.lesions else f"{thresholds[0]:.3f}"
+        at = ", ".join(f"{code} {t:.3f}" for code, t in zip(bundle.lesions, thresholds, strict=True)) \
+            if len(thresholds) > 1 else f"{thresholds[0]:.3f}"
         print(f"{len(rows)} image(s) segmented at threshold {at}: {args.out}/ (areas.csv)")
     if failed:
         print(f"error: {len(failed)} image(s) could not be read: {', '.join(p.name for p in failed)}",

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +105,7 @@ def learning_rate(args, steps_per_epoch: int):
                                                   warmup_target=args.learning_rate, warmup_steps=warmup)
 
 
-def resume_or_build(args, state: dict | None, config: dict, steps: int, outputs: int):
+def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
     """The checkpoint's model when resuming (same configuration, or a clear refusal), else a new one."""
     import keras
 
@@ -202,10 +204,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from lesionseg import checkpoints as ck
     from lesionseg import trainlog
+    from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
     from lesionseg.model import size_multiple
     from lesionseg.pipeline import eval_dataset, load_patch_table
     from lesionseg.prep import PREP_FILE, Prep
+    from lesionseg.trainconfig import TrainConfig
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
     val_csv = args.data / "val.csv"
@@ -218,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
                             f"{size_multiple(args.depth)}; change --depth or extract other patches")
-    config = {k: getattr(args, k) for k in ck.CONFIG_KEYS if hasattr(args, k)} | {"patch_size": patch}
-    config |= {"scale": prep.scale, "mask_share": prep.mask_share, "preprocess": prep.preprocess,
-               "lesions": list(prep.lesions), "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
+    config = TrainConfig.of({name.lower(): getattr(args, name.lower()) for name in CONSTANTS}
+                            | {"patch_size": patch, "lesions": list(prep.lesions),
+                               "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
+                            | {k: v for k, v in prep.as_dict(full=True).items() if k != "lesions"})
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)
     if args.fresh and (moved := ck.set_aside(folder)):
@@ -233,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
     with strategy.scope():
         model = resume_or_build(args, state, config, steps, prep.channels)
-    prep.write(folder / PREP_FILE)  # the model's working scale and preprocessing, for evaluate.py / infer.py
+    # the model's lesions and preparation, for evaluate.py / infer.py; thresholds of an earlier model are dropped
+    provenance = {"command": shlex.join(["train.py", *(sys.argv[1:] if argv is None else argv)]),
+                  "data": str(args.data), "config": config.as_dict()}
+    Bundle.for_prep(prep, provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""
     print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters{outputs}; "
@@ -246,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi, prep.channels) if val_imgs else None
     scorers, monitor = selection(args, prep, bool(val_imgs))
     log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.channels)
-    saver = ck.EpochCheckpoint(folder, config, args.keep_last, state, log, monitor)
+    saver = ck.EpochCheckpoint(folder, config.as_dict(), args.keep_last, state, log, monitor)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(folder / "tensorboard", write_graph=False))
@@ -258,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError(f"training stopped: {saver.bad_loss}; the last good checkpoint "
                             f"({folder / last if last else 'none yet'}) is kept. Lower --learning-rate or check "
                             "the patches, then run again to resume")
+    bundle = Bundle.read(folder)
+    replace(bundle, provenance=bundle.provenance | {
+        "training_minutes": round(saver.state["wall_seconds"] / 60, 1), "epochs": args.epochs,
+        "best_epoch": saver.state["best_epoch"], "monitor": monitor}).write(folder)
     print(f"trained epochs {start + 1}..{args.epochs} in {time.perf_counter() - t0:.1f} s; best {monitor} "
           f"{saver.state[f'best_{monitor}']:.4f} at epoch {saver.state['best_epoch']}; model: {folder / ck.EXPORT}")
     return 0

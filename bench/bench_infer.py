@@ -58,10 +58,12 @@ def main() -> None:
     import keras
     import numpy as np
 
+    from lesionseg.bundle import Bundle
     from lesionseg.imageio import read_rgb
     from lesionseg.model import build_unet, conv_flops, size_multiple, with_precision
-    from lesionseg.predict import Inference, fast_tiles, predict_faithful, predict_fast, predict_image
-    from lesionseg.prep import Prep
+    from lesionseg.predict import Inference, fast_tiles, predict_faithful, predict_fast
+    from lesionseg.predictor import Predictor
+    from lesionseg.prep import Prep, scaled_size
     from lesionseg.synthetic import fundus
     from lesionseg.tiling import crop, grid
 
@@ -92,10 +94,11 @@ def main() -> None:
     floor_d = 0.0
     if args.scale:
         prep = Prep(args.scale)
-        sh, sw = prep.scaled_size(h, w)
+        sh, sw = scaled_size(h, w, prep.scale)
         scaled_flops = sum(conv_flops(model, *shape) for _, _, shape in fast_tiles(sh, sw, multiple, args.tile))
         floor_d = scaled_flops / rate32 / 1e9
-        results["d"] = timed(lambda: predict_image(model, image, Inference(tile=args.tile), prep), args.repeats)
+        predictor = Predictor(model, Bundle.for_prep(prep), Inference(tile=args.tile))
+        results["d"] = timed(lambda: predictor.predict(image), args.repeats)
     floor_b = len(cells) * patch_flops / rate32 / 1e9
     floor_c, floor_c16 = fast_flops / rate32 / 1e9, fast_flops / rate16 / 1e9
     rows = [("a", "per-patch predict loop (paper-like)", floor_b), ("b", "faithful batched stitching", floor_b),

@@ -2,6 +2,7 @@
 model, on the validation images of a workspace (or another table of whole images, `--table
 test.csv`): AUPR of each, their difference, and the mean
 absolute difference of the probabilities. Decides which path may be the default (|dAUPR| <= 0.005).
+Each path goes through the model's Predictor, so it sees the inputs evaluate.py gives it.
 
     .venv/bin/python bench/compare_paths.py --data runs/idrid-ex/data --checkpoints runs/idrid-ex/checkpoints
 """
@@ -24,33 +25,35 @@ def main() -> None:
     from lesionseg.quiet import quiet_tensorflow
 
     quiet_tensorflow()
+    from dataclasses import asdict, replace
+
     import numpy as np
     from tqdm import tqdm
 
-    from lesionseg.checkpoints import load_trained
-    from lesionseg.imageio import read_binary_mask, read_csv, read_rgb, resolve
+    from lesionseg.evaluation import read_truths
+    from lesionseg.imageio import read_csv, read_rgb, resolve
     from lesionseg.metrics import ThresholdCounts, average_precision
-    from lesionseg.model import model_depth, size_multiple, with_precision
-    from lesionseg.predict import predict_faithful, predict_fast
+    from lesionseg.model import with_precision
+    from lesionseg.predict import Inference
+    from lesionseg.predictor import Predictor
 
-    model = load_trained(args.checkpoints)
-    model16 = with_precision(model, "bfloat16")
-    multiple = size_multiple(model_depth(model))
+    # every path through the model's own preparation (working scale, preprocessing), the first output
+    faithful = Predictor.load(args.checkpoints, asdict(Inference("faithful", patch_size=args.patch_size,
+                                                                stride=args.stride)))
+    fast = replace(faithful, inference=Inference())
+    fast16 = replace(fast.with_model(with_precision(fast.model, "bfloat16")), inference=Inference(precision="bfloat16"))
     table = read_csv(args.data / args.table, ["image", "mask"], "run traintest_split.py first")
-    # the first output (a single-lesion model's only one)
-    paths = {"faithful": lambda im: predict_faithful(model, im, args.patch_size, args.stride)[..., 0],
-             "fast": lambda im: predict_fast(model, im, multiple)[..., 0],
-             "fast_bf16": lambda im: predict_fast(model16, im, multiple)[..., 0]}
+    paths = {"faithful": faithful, "fast": fast, "fast_bf16": fast16}
     counts = {k: ThresholdCounts() for k in paths}
     seconds = dict.fromkeys(paths, 0.0)
     mad = {k: [] for k in paths if k != "faithful"}
     for row in tqdm(list(table.itertuples()), desc="images"):
         image = read_rgb(resolve(row.image, args.data))
-        truth = read_binary_mask(resolve(row.mask, args.data))
+        truth = read_truths(row, args.data, faithful.prep.lesions)[..., 0]
         probs = {}
-        for name, fn in paths.items():
+        for name, predictor in paths.items():
             t = time.perf_counter()
-            probs[name] = fn(image)
+            probs[name] = predictor.predict(image, row.image)[..., 0]
             seconds[name] += time.perf_counter() - t
             counts[name].add(probs[name], truth)
         for name in mad:

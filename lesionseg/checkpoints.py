@@ -20,11 +20,6 @@ from .imageio import atomic_path
 STATE = "state.json"
 EXPORT = "model.keras"
 BEST = "best.keras"
-# what a resumed run must share with the checkpoint: the model, and the data stream it was fed
-CONFIG_KEYS = ("base_filters", "depth", "l2_reg", "pos_weight", "patch_size", "mixed_precision", "seed", "batch_size",
-               "steps_per_epoch", "augment", "brightness_delta", "hue_delta", "loss", "sampling", "lesion_crop_share",
-               "lesion_crop_centre", "lr_schedule", "warmup_steps", "schedule_epochs", "val_aupr_every", "scale",
-               "mask_share", "preprocess", "lesions", "rotations", "contrast_delta")
 MONITORS = {"val_loss": min, "val_aupr": max, "loss": min}  # what picks the best epoch, and which way is better
 
 
@@ -56,12 +51,9 @@ def read_state(folder: Path) -> dict | None:
     return state
 
 
-def check_config(state: dict, config: dict, folder: Path) -> None:
-    """Resuming with another model configuration would silently train something else: refuse."""
-    old = state.get("config", {})
-    # a run made before a key existed was trained with that key's default
-    diff = [f"{k}: checkpoint {old.get(k)!r}, now {config.get(k)!r}"
-            for k in CONFIG_KEYS if k in old and old.get(k) != config.get(k)]
+def check_config(state: dict, config, folder: Path) -> None:
+    """Resuming with another configuration (a TrainConfig) would silently train something else: refuse."""
+    diff = config.mismatches(state.get("config", {}))
     if diff:
         raise PipelineError(f"{folder}: the checkpoint was trained with another configuration ({'; '.join(diff)}); "
                             "pass the same flags to resume, or --fresh to start over")
@@ -149,14 +141,14 @@ def load_trained(path: Path) -> keras.Model:
         raise PipelineError(f"{path}: cannot load the model ({exc}); it is damaged or from another version") from None
 
 
-def model_prep(model: keras.Model, folder: Path):
-    """The working scale, preprocessing and lesions stored with a model (prep.json), checked against
-    the model's outputs: a model that predicts other lesions than its files say would mislabel them."""
+def model_bundle(model: keras.Model, folder: Path, thresholds_optional: bool = False):
+    """The settings stored with a model (lesionseg.bundle), checked against the model's outputs: a
+    model that predicts other lesions than its bundle says would mislabel them."""
+    from .bundle import BUNDLE_FILE, Bundle
     from .model import model_outputs
-    from .prep import PREP_FILE, Prep
 
-    prep = Prep.read(folder / PREP_FILE)
-    if model_outputs(model) != prep.channels:
-        raise PipelineError(f"{folder}: the model has {model_outputs(model)} output(s) but {PREP_FILE} names "
-                            f"{prep.channels} lesion(s); copy the run's own {PREP_FILE}, or train it again")
-    return prep
+    bundle = Bundle.read(folder, thresholds_optional)
+    if model_outputs(model) != len(bundle.lesions):
+        raise PipelineError(f"{folder}: the model has {model_outputs(model)} output(s) but its settings name "
+                            f"{len(bundle.lesions)} lesion(s); copy the run's own {BUNDLE_FILE}, or train it again")
+    return bundle

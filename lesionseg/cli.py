@@ -37,7 +37,7 @@ def constants_parser(
         # Python 3.11 prints no help at all for a blank string, so the default goes in explicitly.
         help_text = helps.get(name, "default: %(default)s")
         kwargs: dict[str, Any] = {"default": default, "dest": name.lower(), "help": help_text}
-        if isinstance(default, bool):
+        if isinstance(default, bool) or types.get(name) is bool:  # a bool defaulting to None: "not given"
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, tuple):
             kwargs["nargs"] = len(default)
@@ -48,7 +48,7 @@ def constants_parser(
             kwargs["type"] = str
         else:
             kwargs["type"] = type(default)
-        if name in types:
+        if name in types and types[name] is not bool:
             kwargs["type"] = types[name]
         if name in choices:
             kwargs["choices"] = choices[name]

@@ -56,8 +56,10 @@ class ImageBank:
 
 
 def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    image = prepare_image(read_rgb(row[0]), prep)
-    return image, training_mask(row[0], row[1], row[2], prep), fov_from_image(image)
+    rgb = read_rgb(row[0])
+    factor = prep.factor(rgb, str(row[0]))
+    image = prepare_image(rgb, prep, factor)
+    return image, training_mask(row[0], row[1], row[2], prep, factor), fov_from_image(image)
 
 
 def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> ImageBank:

@@ -57,14 +57,15 @@ def load_truth(row, data: Path, image: np.ndarray, lesions: tuple[str, ...] = ()
     return read_truths(row, data, lesions), fov
 
 
-def evaluated(table: pd.DataFrame, data: Path, predict: Callable[[np.ndarray], np.ndarray],
+def evaluated(table: pd.DataFrame, data: Path, predict: Callable[[np.ndarray, str], np.ndarray],
               desc: str, lesions: tuple[str, ...] = ()) -> Iterator[Evaluated]:
-    """Each listed image predicted (HxWxK, one channel per lesion), in the table's order, with a
-    progress bar."""
+    """Each listed image predicted (HxWxK, one channel per lesion; `predict(image, name)`, e.g. a
+    Predictor's), in the table's order, with a progress bar."""
     for row in tqdm(list(table.itertuples()), desc=desc, unit="img"):
-        image = read_rgb(resolve(row.image, data))
+        path = resolve(row.image, data)
+        image = read_rgb(path)
         truth, fov = load_truth(row, data, image, lesions)
-        yield Evaluated(row.stem, image, predict(image), truth, fov)
+        yield Evaluated(row.stem, image, predict(image, str(path)), truth, fov)
 
 
 def count_all(items: Iterable[Evaluated], channels: int = 1) -> list[SetCounts]:

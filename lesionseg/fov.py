@@ -7,17 +7,42 @@ from PIL import Image
 from scipy import ndimage
 
 DARK = 20  # the surround of a fundus photograph is black; its JPEG noise stays below this
+MIN_LIT = 0.05  # a field of view covers at least this share of the frame
+CORNER = 0.06  # the corner squares (share of the shorter side) that are dark around a round field of view
 
 
-def fov_from_image(rgb: np.ndarray, step: int = 4) -> np.ndarray:
-    """Bool HxW: bright-enough pixels, holes filled, largest component; computed at 1/step size."""
-    h, w = rgb.shape[:2]
+def _lit(rgb: np.ndarray, step: int) -> np.ndarray:
+    """The field of view at 1/step size: bright-enough pixels, largest component, holes filled."""
     small = rgb[::step, ::step].max(axis=2)
     lit = ndimage.median_filter(small, size=3) > DARK
     labels, n = ndimage.label(lit)
     if n > 1:
         sizes = ndimage.sum_labels(lit, labels, index=np.arange(1, n + 1))
         lit = labels == (1 + int(np.argmax(sizes)))
-    lit = ndimage.binary_fill_holes(lit)
+    return ndimage.binary_fill_holes(lit)
+
+
+def fov_from_image(rgb: np.ndarray, step: int = 4) -> np.ndarray:
+    """Bool HxW: bright-enough pixels, holes filled, largest component; computed at 1/step size."""
+    h, w = rgb.shape[:2]
+    lit = _lit(rgb, step)
     full = Image.fromarray(lit.astype(np.uint8) * 255).resize((w, h), Image.NEAREST)
     return np.asarray(full) > 0
+
+
+def fov_diameter(rgb: np.ndarray, step: int | None = None) -> float | None:
+    """The field of view's diameter in pixels: the wider of its horizontal and vertical extents, since
+    most cameras crop the disc at the top and bottom but not at the sides. None where no round field
+    of view shows: nothing lit, or a lit frame without dark corners (a crop inside the disc)."""
+    step = step or max(1, min(rgb.shape[:2]) // 700)  # 4 on a 4288 x 2848 photograph, 1 on a small one
+    lit = _lit(rgb, step)
+    if lit.sum() < MIN_LIT * lit.size:
+        return None
+    h, w = lit.shape
+    c = max(1, round(CORNER * min(h, w)))
+    dark_corners = sum(block.mean() < 0.5 for block in (lit[:c, :c], lit[:c, -c:], lit[-c:, :c], lit[-c:, -c:]))
+    if dark_corners < 3:  # a label printed in one corner may survive; a crop inside the disc has none
+        return None
+    rows, cols = np.flatnonzero(lit.any(axis=1)), np.flatnonzero(lit.any(axis=0))
+    extent = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    return float(min(extent * step, max(rgb.shape[:2])))

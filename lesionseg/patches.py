@@ -33,11 +33,12 @@ class PatchJob:
     min_lesion_pixels: int = 1
     prep: Prep = Prep()  # working scale and preprocessing; the grid is laid in scaled pixels
     lesion_masks: tuple[Path, ...] = ()  # several lesions: each one's mask (`mask` is their union)
+    factor: float | None = None  # the photograph's resampling factor (Prep.factor); None: prep.scale
 
 
 def label_patches(job: PatchJob) -> pd.DataFrame:
     """One row per grid patch with its lesion pixel count (no image decode)."""
-    mask = prepare_mask(read_binary_mask(job.mask), job.prep)
+    mask = prepare_mask(read_binary_mask(job.mask), job.prep, job.factor)
     h, w = mask.shape
     rows = []
     for r, c, y, x in grid(h, w, job.patch, job.stride):
@@ -60,7 +61,8 @@ def patch_name(stem: str, row: int, col: int) -> str:
     return f"{stem}_r{row:02d}_c{col:02d}"
 
 
-def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep: Prep) -> np.ndarray:
+def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep: Prep,
+                  factor: float | None = None) -> np.ndarray:
     """The mask the network learns from, at the working scale, bit-packed (bit k = lesion k; 0/1 for
     one lesion). Checked against the image's size."""
     from .imageio import image_size
@@ -72,7 +74,7 @@ def training_mask(image: Path, mask: Path, lesion_masks: tuple[Path, ...], prep:
         if m.shape != (height, width):
             raise PipelineError(f"{image}: image is {width}x{height}, its mask {p} {m.shape[1]}x{m.shape[0]}; "
                                 "run gt_binary.py again")
-    scaled = [prepare_mask(m, prep) for m in masks]
+    scaled = [prepare_mask(m, prep, factor) for m in masks]
     return pack(scaled)
 
 
@@ -80,10 +82,10 @@ def write_patches(job: PatchJob, chosen: pd.DataFrame, out_dir: Path) -> None:
     """Crop and save the chosen patches of one image: JPEG q100 images (as the paper), PNG masks."""
     if chosen.empty:
         return
-    mask = training_mask(job.image, job.mask, job.lesion_masks, job.prep)
+    mask = training_mask(job.image, job.mask, job.lesion_masks, job.prep, job.factor)
     if not job.lesion_masks:
         mask *= 255  # a single lesion's patch masks stay 0/255 PNGs, as they always were
-    image = prepare_image(read_rgb(job.image), job.prep)
+    image = prepare_image(read_rgb(job.image), job.prep, job.factor)
     for r, c, y, x in chosen[["row", "col", "y", "x"]].itertuples(index=False):
         name = patch_name(job.stem, r, c)
         # plain saves: the whole output folder is swapped in atomically by the caller

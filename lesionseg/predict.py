@@ -6,9 +6,10 @@ fast: the network is fully convolutional, so it runs on large tiles (the whole i
   under `tile`), each with a `margin` of context on every side that is cropped off again; inputs
   are zero-padded to a multiple of 2**(depth-1). About 3.4x fewer pixels than the 512/256 grid.
 
-Either path runs at the model's working scale (`Prep`, stored with the model); the probabilities
-are resampled to the photograph's size. With `tta` the four flips of the image are predicted and
-their probabilities averaged. Every path returns HxWxK maps: one channel per model output (lesion).
+Either path runs on an image already at the model's working scale; `lesionseg.predictor.Predictor`
+prepares a photograph and resamples the probabilities back to its size. With `tta` the four flips
+of the image are predicted and their probabilities averaged. Every path returns HxWxK maps: one
+channel per model output (lesion).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import keras
 import numpy as np
 
 from .model import input_multiple, model_outputs, sigmoid
-from .prep import Prep, prepare_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
 MODES = ("fast", "faithful")
@@ -106,9 +106,3 @@ def predict_prepared(model: keras.Model, image: np.ndarray, inf: Inference) -> n
         prob = prob[:, ::-1] if lr else prob
         total = prob if total is None else total + prob
     return (total / (4 if inf.tta else 1)).astype(np.float32)
-
-
-def predict_image(model: keras.Model, image: np.ndarray, inf: Inference, prep: Prep) -> np.ndarray:
-    """HxWxK probabilities at the photograph's own size for an HxWx3 uint8 photograph."""
-    prob = predict_prepared(model, prepare_image(image, prep), inf)
-    return to_original(prob, *image.shape[:2])

@@ -3,10 +3,14 @@ contrast equalisation (and which lesions the masks carry). One function for trai
 inference, and one small settings object stored beside the patches and beside the model, so no stage
 can silently use another.
 
-Scale: images are resampled with an area filter (each output pixel the mean of the source pixels it
-covers); masks mark lesion where at least `mask_share` of the covered source pixels are lesion (0.5
-keeps the lesion area unbiased). Predictions made at the working scale are resampled bilinearly
-back to the original size, so every figure is still computed against the original masks.
+Scale: by the rule `factor` (the paper's, and every model made before the rule existed) a photograph
+is resampled by `scale` times its own size; by the rule `fov` it is resampled so that its field of
+view is `fov_diameter` pixels across, whatever the camera's resolution, so a lesion is as many pixels
+wide as in the training photographs. Images are resampled with an area filter (each output pixel
+the mean of the source pixels it covers); masks mark lesion where at least `mask_share` of the
+covered source pixels are lesion (0.5 keeps the lesion area unbiased). Predictions made at the
+working scale are resampled bilinearly back to the original size, so every figure is still computed
+against the original masks.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import PipelineError
-from .fov import fov_from_image
+from .errors import PipelineError, warn
+from .fov import fov_diameter, fov_from_image
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
@@ -29,6 +33,7 @@ FLAT_WINDOW = 0.1  # green_flat's background window, as a share of the longer si
 BACKGROUND_SIDE = 1024  # the background is estimated on a copy at most this long: fast, and within the
 # median filter's window limit (OpenCV's 8-bit filter can refuse windows wider than 255 px)
 NEUTRAL = 128  # the flattened image's background level, and its value outside the field of view
+SCALE_RULES = ("factor", "fov")
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,14 @@ class Prep:
     mask_share: float = 0.5  # share of covered source pixels that must be lesion (scale < 1)
     preprocess: str = "none"  # none (the paper) | clahe | green_clahe | green_flat
     lesions: tuple[str, ...] = ()  # several lesions (bit-packed masks, one output each), in order; () one
+    scale_by: str = "factor"  # factor: `scale` times the photograph's size | fov: its field of view made
+    # fov_diameter px wide (then `scale` is the fallback where no field of view is found)
+    fov_diameter: float = 0.0  # fov rule: field-of-view diameter at the working scale, in pixels
+    # the preprocessing's parameters, stored with a model so that changing a default cannot change it
+    clahe_clip: float = CLAHE_CLIP
+    clahe_tiles: int = CLAHE_TILES
+    flat_window: float = FLAT_WINDOW
+    background_side: int = BACKGROUND_SIDE
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -46,21 +59,49 @@ class Prep:
         if self.preprocess not in PREPROCESS_CHOICES:
             choices = ", ".join(PREPROCESS_CHOICES)
             raise PipelineError(f"unknown preprocessing {self.preprocess!r}; use one of {choices}")
+        if self.scale_by not in SCALE_RULES:
+            raise PipelineError(f"unknown scale rule {self.scale_by!r}; use one of {', '.join(SCALE_RULES)}")
+        if self.scale_by == "fov" and not self.fov_diameter > 0:
+            raise PipelineError("the fov scale rule needs a positive field-of-view diameter")
 
     @property
     def channels(self) -> int:
         """Model outputs: one per lesion."""
         return max(1, len(self.lesions))
 
-    def scaled_size(self, height: int, width: int) -> tuple[int, int]:
-        return max(1, round(height * self.scale)), max(1, round(width * self.scale))
+    def factor(self, rgb: np.ndarray | None = None, name: str = "", diameter: float | None = None) -> float:
+        """The resampling factor for a photograph (HxWx3): `scale`, or by the fov rule the one that
+        makes its field of view `fov_diameter` wide. `diameter` is the photograph's when it was
+        measured already (None with no rgb: it has no field of view)."""
+        if self.scale_by == "factor":
+            return self.scale
+        if diameter is None and rgb is not None:
+            diameter = fov_diameter(rgb)
+        if not diameter:
+            warn(f"{name or 'a photograph'}: no round field of view found; resampled by the model's factor "
+                 f"{self.scale} instead")
+            return self.scale
+        return min(4.0, self.fov_diameter / diameter)
 
-    def as_dict(self) -> dict:
-        """The settings as stored; a single-lesion run's record stays as it always was (no lesions)."""
+    def as_dict(self, full: bool = False) -> dict:
+        """The settings as stored. `full` (a model's bundle): every parameter. Otherwise (the
+        workspace's prep.json) those at their defaults are left out, so a single-lesion factor-rule
+        record stays as it always was."""
         settings = asdict(self)
         if not self.lesions:
             del settings["lesions"]
+        if not full:
+            default = Prep()
+            for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side"):
+                if settings[name] == getattr(default, name):
+                    del settings[name]
         return settings
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Prep:
+        """From a stored record; what it lacks takes the default (a record made before it existed)."""
+        default = cls()
+        return cls(**{f.name: type(getattr(default, f.name))(raw[f.name]) for f in fields(cls) if f.name in raw})
 
     def write(self, path: Path) -> None:
         from .imageio import atomic_path
@@ -76,30 +117,30 @@ class Prep:
                 return cls()
             raise PipelineError(f"{path}: not found; run extract_patches.py again")
         try:
-            raw = json.loads(path.read_text())
-            return cls(**{f.name: type(getattr(cls(), f.name))(raw[f.name]) for f in fields(cls) if f.name in raw})
+            return cls.from_dict(json.loads(path.read_text()))
         except (json.JSONDecodeError, TypeError, ValueError) as exc:
             raise PipelineError(f"{path}: unreadable settings ({exc}); run the stage that wrote it again") from None
 
 
-def _equalise(channel: np.ndarray) -> np.ndarray:
-    return cv2.createCLAHE(CLAHE_CLIP, (CLAHE_TILES, CLAHE_TILES)).apply(np.ascontiguousarray(channel))
+def _equalise(channel: np.ndarray, clip: float = CLAHE_CLIP, tiles: int = CLAHE_TILES) -> np.ndarray:
+    return cv2.createCLAHE(clip, (tiles, tiles)).apply(np.ascontiguousarray(channel))
 
 
-def clahe(rgb: np.ndarray) -> np.ndarray:
+def clahe(rgb: np.ndarray, clip: float = CLAHE_CLIP, tiles: int = CLAHE_TILES) -> np.ndarray:
     """Contrast-limited adaptive equalisation of the lightness channel (CIELAB); colour kept."""
     lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
-    lab[..., 0] = _equalise(lab[..., 0])
+    lab[..., 0] = _equalise(lab[..., 0], clip, tiles)
     return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
-def green_clahe(rgb: np.ndarray) -> np.ndarray:
+def green_clahe(rgb: np.ndarray, clip: float = CLAHE_CLIP, tiles: int = CLAHE_TILES) -> np.ndarray:
     """The green channel equalised, in all three channels: vessels and red lesions have their
     strongest contrast in green, and red is often saturated; the network keeps its 3 inputs."""
-    return np.repeat(_equalise(rgb[..., 1])[..., None], 3, axis=2)
+    return np.repeat(_equalise(rgb[..., 1], clip, tiles)[..., None], 3, axis=2)
 
 
-def green_flat(rgb: np.ndarray) -> np.ndarray:
+def green_flat(rgb: np.ndarray, window_share: float = FLAT_WINDOW, side: int = BACKGROUND_SIDE,
+               clip: float = CLAHE_CLIP, tiles: int = CLAHE_TILES) -> np.ndarray:
     """The green channel less its broad background (a median over FLAT_WINDOW of the image), then
     equalised, in all three channels. Why: after CLAHE alone an unevenly lit or tessellated fundus
     can stay far more textured than a typical one, so its vessels stand out less from the background;
@@ -112,18 +153,23 @@ def green_flat(rgb: np.ndarray) -> np.ndarray:
         lit[:] = True
     green = np.where(lit, rgb[..., 1], np.uint8(np.median(rgb[..., 1][lit])))  # a contiguous copy
     height, width = green.shape
-    shrink = min(1.0, BACKGROUND_SIDE / max(height, width))
+    shrink = min(1.0, side / max(height, width))
     small = _resize(green, round(height * shrink), round(width * shrink), shrink=True) if shrink < 1 else green
-    window = max(3, round(FLAT_WINDOW * max(small.shape))) | 1  # odd, as the median filter needs
+    window = max(3, round(window_share * max(small.shape))) | 1  # odd, as the median filter needs
     background = cv2.medianBlur(small, window)
     if shrink < 1:
         background = _resize(background, height, width, shrink=False)
     flat = np.clip(green.astype(np.int16) - background + NEUTRAL, 0, 255).astype(np.uint8)
     flat[~lit] = NEUTRAL
-    return np.repeat(_equalise(flat)[..., None], 3, axis=2)
+    return np.repeat(_equalise(flat, clip, tiles)[..., None], 3, axis=2)
 
 
-PREPROCESSORS = {"none": lambda rgb: rgb, "clahe": clahe, "green_clahe": green_clahe, "green_flat": green_flat}
+PREPROCESSORS = {  # name -> f(photograph, its Prep)
+    "none": lambda rgb, p: rgb,
+    "clahe": lambda rgb, p: clahe(rgb, p.clahe_clip, p.clahe_tiles),
+    "green_clahe": lambda rgb, p: green_clahe(rgb, p.clahe_clip, p.clahe_tiles),
+    "green_flat": lambda rgb, p: green_flat(rgb, p.flat_window, p.background_side, p.clahe_clip, p.clahe_tiles),
+}
 PREPROCESS_CHOICES = tuple(PREPROCESSORS)
 
 
@@ -131,18 +177,30 @@ def _resize(arr: np.ndarray, height: int, width: int, shrink: bool) -> np.ndarra
     return cv2.resize(arr, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
-def prepare_image(rgb: np.ndarray, prep: Prep) -> np.ndarray:
-    """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale."""
-    if prep.scale != 1:
-        rgb = _resize(rgb, *prep.scaled_size(*rgb.shape[:2]), shrink=prep.scale < 1)
-    return PREPROCESSORS[prep.preprocess](rgb)
+def scaled_size(height: int, width: int, factor: float) -> tuple[int, int]:
+    return max(1, round(height * factor)), max(1, round(width * factor))
 
 
-def prepare_mask(mask: np.ndarray, prep: Prep) -> np.ndarray:
-    """Bool HxW lesion mask -> bool mask at the working scale."""
-    if prep.scale == 1:
+def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
+    """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale; `factor` is the
+    photograph's (Prep.factor), measured here when not given."""
+    factor = prep.factor(rgb) if factor is None else factor
+    if factor != 1:  # enlarged (a low-resolution camera) bicubically: bilinear blurs small lesions away
+        height, width = scaled_size(*rgb.shape[:2], factor)
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    return PREPROCESSORS[prep.preprocess](rgb, prep)
+
+
+def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
+    """Bool HxW lesion mask -> bool mask at the working scale; `factor` is its photograph's (by the
+    fov rule it cannot be measured on the mask, so it must be given)."""
+    if factor is None:
+        if prep.scale_by != "factor":
+            raise ValueError("by the fov rule a mask's factor is its photograph's: pass it")
+        factor = prep.scale
+    if factor == 1:
         return mask.astype(bool)
-    share = _resize(mask.astype(np.float32), *prep.scaled_size(*mask.shape), shrink=prep.scale < 1)
+    share = _resize(mask.astype(np.float32), *scaled_size(*mask.shape, factor), shrink=factor < 1)
     return share >= prep.mask_share - 1e-6
 
 

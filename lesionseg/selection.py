@@ -17,8 +17,9 @@ from .errors import warn
 from .evaluation import read_truths
 from .imageio import read_rgb, resolve
 from .metrics import ThresholdCounts, average_precision
-from .predict import Inference, predict_prepared
-from .prep import Prep, prepare_image, to_original
+from .predict import Inference
+from .predictor import Predictor
+from .prep import Prep, to_original
 
 
 class ValImageScore(keras.callbacks.Callback):
@@ -27,10 +28,11 @@ class ValImageScore(keras.callbacks.Callback):
     def __init__(self, table: pd.DataFrame, data: Path, prep: Prep, every: int, last_epoch: int,
                  inference: Inference = Inference()):
         super().__init__()
-        self.every, self.last_epoch, self.inference, self.lesions = every, last_epoch, inference, prep.lesions
+        self.every, self.last_epoch, self.lesions = every, last_epoch, prep.lesions
+        self.predictor = Predictor.preparing(prep, inference)  # given the network being trained when scoring
         # decoded once: prepared inputs and the original-size truth, one channel per lesion
-        self.cases = [(prepare_image(read_rgb(resolve(r.image, data)), prep), read_truths(r, data, prep.lesions))
-                      for r in table.itertuples()]
+        self.cases = [(self.predictor.prepare(read_rgb(path := resolve(r.image, data)), str(path)),
+                       read_truths(r, data, prep.lesions)) for r in table.itertuples()]
         # a lesion no validation image shows has no AUPR: the others are averaged
         self.present = [any(truth[..., k].any() for _, truth in self.cases) for k in range(prep.channels)]
         missing = [code for code, p in zip(prep.lesions or ("lesion",), self.present, strict=True) if not p]
@@ -43,8 +45,9 @@ class ValImageScore(keras.callbacks.Callback):
     def score(self, model: keras.Model) -> list[float]:
         """Each lesion's AUPR over the validation images."""
         counts = [ThresholdCounts() for _ in range(max(1, len(self.lesions)))]
+        predictor = self.predictor.with_model(model)
         for image, truth in self.cases:
-            prob = to_original(predict_prepared(model, image, self.inference), *truth.shape[:2])
+            prob = to_original(predictor.predict_prepared(image), *truth.shape[:2])
             for k, c in enumerate(counts):
                 c.add(prob[..., k], truth[..., k])
         return [average_precision(c) for c in counts]

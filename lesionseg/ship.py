@@ -1,5 +1,5 @@
 """Package a trained run as a shipped model: models/<name>/ laid out like checkpoints/ (model.keras
-without optimizer state, prep.json, threshold.json) plus MODEL_CARD.md with its held-out figures.
+without optimizer state, bundle.json) plus MODEL_CARD.md with its held-out figures.
 
     .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half
 
@@ -11,31 +11,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
-from .checkpoints import EXPORT, load_trained, save_model
+from .checkpoints import EXPORT, load_trained, model_bundle, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
 from .model import rebuild
 from .multi import by_lesion
-from .prep import PREP_FILE
 
 MODELS = Path("models")
-THRESHOLD_FILE = "threshold.json"
 CARD = "MODEL_CARD.md"
 
 
 def export(checkpoints: Path, dest: Path) -> Path:
-    """Copy what inference needs from a checkpoints folder to `dest`; refuses an unevaluated run."""
-    for name in (EXPORT, THRESHOLD_FILE):
-        if not (checkpoints / name).is_file():
-            raise PipelineError(f"{checkpoints / name}: missing; train and evaluate the run before shipping it")
+    """Write what inference needs from a checkpoints folder to `dest` (the weights and the bundle, in
+    its current format); refuses an unevaluated run."""
+    if not (checkpoints / EXPORT).is_file():
+        raise PipelineError(f"{checkpoints / EXPORT}: missing; train and evaluate the run before shipping it")
+    model = load_trained(checkpoints)
+    bundle = model_bundle(model, checkpoints)
+    if not bundle.evaluated:
+        raise PipelineError(f"{checkpoints}: no threshold chosen yet; train and evaluate the run before shipping it")
     dest.mkdir(parents=True, exist_ok=True)
-    save_model(rebuild(load_trained(checkpoints)), dest / EXPORT)  # weights only: no Adam moments
-    for name in (PREP_FILE, THRESHOLD_FILE):
-        if (checkpoints / name).is_file():
-            shutil.copyfile(checkpoints / name, dest / name)
+    save_model(rebuild(model), dest / EXPORT)  # weights only: no Adam moments
+    bundle.write(dest)
     return dest / EXPORT
 
 

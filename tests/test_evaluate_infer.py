@@ -11,6 +11,7 @@ from PIL import Image
 import evaluate
 import infer
 import train
+from lesionseg.bundle import Bundle
 from lesionseg.errors import PipelineError
 from lesionseg.imageio import read_csv
 
@@ -56,13 +57,14 @@ def test_evaluate_writes_every_output_and_the_figures_agree(tiny_ws, trained, tm
     surely = int(((prob >= t + 1 / 510) & truth).sum())
     maybe = int(((prob >= t - 1 / 510) & truth).sum())
     assert surely <= row.tp <= maybe
-    stored = json.loads((trained / "threshold.json").read_text())
-    assert stored["threshold"] == t
+    stored = Bundle.read(trained)
+    assert stored.threshold_values() == [t] and stored.thresholds["lesion"].chosen_on == m["threshold_chosen_on"]
+    assert stored.inference.mode == mode
 
 
 def test_infer_uses_the_stored_threshold_and_reports_bad_images(tiny_ws, trained, tmp_path):
     evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(trained), "--results", str(tmp_path / "r"), *EVAL])
-    t = json.loads((trained / "threshold.json").read_text())["threshold"]
+    t = Bundle.read(trained).threshold_values()[0]
     folder = tmp_path / "in"
     folder.mkdir()
     src = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[:2]
@@ -108,11 +110,14 @@ def test_a_half_scale_model_is_scored_and_applied_at_the_original_size(tiny_ws, 
     train.main(["--data", str(ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
                 "--batch-size", "4", "--epochs", "2", "--steps-per-epoch", "5", "--sampling", "crops",
                 "--workers", "1", "--no-tensorboard"])
-    assert json.loads((ck / "prep.json").read_text()) == {"scale": 0.5, "mask_share": 0.5, "preprocess": "clahe"}
+    from lesionseg.prep import Prep
+
+    assert sorted(p.name for p in ck.glob("*.json")) == ["bundle.json", "state.json"]  # one file of settings
+    assert Bundle.read(ck).prep == Prep(0.5, 0.5, "clahe") and not Bundle.read(ck).evaluated
     res = tmp_path / "res"
     evaluate.main(["--data", str(ws), "--checkpoints", str(ck), "--results", str(res), "--tta", "--overlays", "0"])
-    stored = json.loads((ck / "threshold.json").read_text())
-    assert stored["prep"]["scale"] == 0.5 and stored["inference"]["tta"] is True
+    stored = Bundle.read(ck)
+    assert stored.prep.scale == 0.5 and stored.inference.tta is True and stored.evaluated
     stems = read_csv(ws / "test.csv", ["stem"], "").stem
     prob = Image.open(res / "probabilities" / f"{stems.iloc[0]}.png")
     assert prob.size == (320, 224)  # the original size, though the network ran at 160x112
@@ -134,15 +139,19 @@ def test_infer_applies_the_settings_the_threshold_was_chosen_under(tiny_ws, trai
     row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
     out = tmp_path / "out"
     assert infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))]) == 0
-    # byte for byte: mode, patch grid and TTA came from threshold.json, not from infer.py's defaults
+    # byte for byte: mode, patch grid and TTA came from the bundle, not from infer.py's defaults
     assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
     capsys.readouterr()
     infer.main(["--checkpoints", str(trained), "--out", str(tmp_path / "o2"), "--no-tta",
                 str(resolve(row.image, tiny_ws))])
     assert "chosen under other settings (tta)" in capsys.readouterr().err
-    (trained / "threshold.json").write_text("{broken")
-    with pytest.raises(PipelineError, match=r"threshold\.json: unreadable .*run evaluate\.py again"):
-        infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))])
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained, broken)
+    (broken / "bundle.json").write_text("{broken")
+    with pytest.raises(PipelineError, match=r"bundle\.json: unreadable .*train and evaluate again"):
+        infer.main(["--checkpoints", str(broken), "--out", str(out), str(resolve(row.image, tiny_ws))])
 
 
 def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained, tmp_path, capsys):
@@ -150,15 +159,16 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
 
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
-    for name in ("model.keras", "prep.json"):
-        (run / "checkpoints" / name).write_bytes((trained / name).read_bytes())
-    with pytest.raises(PipelineError, match="threshold.json: missing; train and evaluate the run"):
+    (run / "checkpoints" / "model.keras").write_bytes((trained / "model.keras").read_bytes())
+    Bundle.for_prep(Bundle.read(trained).prep).write(run / "checkpoints")  # trained, not evaluated
+    with pytest.raises(PipelineError, match="no threshold chosen yet; train and evaluate the run"):
         ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(run / "checkpoints"), "--results",
                    str(run / "results"), *EVAL])
     ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     shipped = tmp_path / "models" / "m"
-    assert sorted(p.name for p in shipped.iterdir()) == ["figures.md", "model.keras", "prep.json", "threshold.json"]
+    assert sorted(p.name for p in shipped.iterdir()) == ["bundle.json", "figures.md", "model.keras"]
+    assert Bundle.read(shipped) == Bundle.read(run / "checkpoints")
     from lesionseg.checkpoints import load_trained
 
     assert getattr(load_trained(shipped), "optimizer", None) is None  # no Adam moments (2x the weights)
@@ -219,6 +229,8 @@ def test_a_typed_threshold_gets_past_a_corrupt_threshold_file(trained, tiny_ws, 
 
     ck = tmp_path / "ck"
     shutil.copytree(trained, ck)
+    (ck / "bundle.json").unlink()  # a folder in the earlier format, its threshold.json damaged
+    Bundle.read(trained).prep.write(ck / "prep.json")
     (ck / "threshold.json").write_text("{broken")
     image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
     assert infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "o"), "--threshold", "0.4", str(image)]) == 0

@@ -45,3 +45,23 @@ def test_preview_prefers_patches_with_lesions(tmp_path):
     picked = pick_preview(masks, masks, 4)
     assert len(picked) == 4 and {7, 30, 31} <= set(picked)
     assert pick_preview(masks, masks, 4) == picked
+
+
+def test_diameter_is_the_wider_extent_of_a_disc_cropped_at_top_and_bottom():
+    from lesionseg.fov import fov_diameter
+
+    h, w = 472, 712
+    image, _ = fundus(w, h, seed=3)  # disc of diameter 1.06 h: cut at the top and bottom, whole across
+    assert abs(fov_diameter(image) - 1.06 * h) <= 6
+    labelled = image.copy()
+    labelled[:20, :60] = 255  # a camera's text label in one corner
+    assert abs(fov_diameter(labelled) - 1.06 * h) <= 6
+
+
+def test_no_round_field_of_view_is_none():
+    from lesionseg.fov import fov_diameter
+
+    assert fov_diameter(np.zeros((300, 400, 3), np.uint8)) is None  # nothing lit
+    assert fov_diameter(np.full((300, 400, 3), 120, np.uint8)) is None  # a crop inside the disc: no dark corner
+    image, _ = fundus(400, 300, seed=1)
+    assert fov_diameter(image[100:200, 150:250]) is None

@@ -84,11 +84,13 @@ def test_reproduce_idrid_commands_parse_and_keep_paths_whole(recipe, lesion):
     assert str(parsed["train"].checkpoints) == f"{run}/checkpoints" == str(parsed["evaluate"].checkpoints)
     assert (parsed["train"].loss, parsed["train"].seed) == ("wbce_dice", 7)  # TRAIN_EXTRA wins over the recipe
     if recipe == "cpu":
-        assert parsed["extract_patches"].scale == 0.5 and parsed["evaluate"].tta
+        assert parsed["extract_patches"].scale == 0.5 and parsed["extract_patches"].scale_by == "fov"
+        assert parsed["evaluate"].tta
         assert parsed["train"].lesion_crop_centre == ("pixel" if lesion == "EX" else "lesion")
     if recipe == "paper":  # the scripts' own defaults are the paper's
         assert (parsed["train"].base_filters, parsed["train"].depth, parsed["train"].epochs) == (16, 7, 100)
         assert parsed["extract_patches"].scale == 1.0 and parsed["train"].sampling == "grid"
+        assert parsed["extract_patches"].scale_by == "factor"
 
 
 def test_reproduce_paper_is_the_paper_recipe_in_its_own_run_folder():

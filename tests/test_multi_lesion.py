@@ -21,6 +21,7 @@ import gt_binary
 import infer
 import make_demo_data
 import traintest_split
+from lesionseg.bundle import Bundle
 from lesionseg.checkpoints import load_trained
 from lesionseg.errors import PipelineError
 from lesionseg.imageio import read_binary_mask
@@ -209,7 +210,7 @@ def test_evaluate_reports_each_lesion_with_its_own_threshold(two_lesion_ws, two_
     evaluate.main(["--data", str(two_lesion_ws), "--checkpoints", str(two_lesion_run), "--results", str(res)])
     table = pd.read_csv(res / "lesions.csv")
     assert list(table.lesion) == ["EX", "HE"]
-    stored = json.loads((two_lesion_run / "threshold.json").read_text())
+    stored = {"thresholds": {c: t.value for c, t in Bundle.read(two_lesion_run).thresholds.items()}}
     assert set(stored["thresholds"]) == {"EX", "HE"}
     n_test = len(pd.read_csv(two_lesion_ws / "test.csv"))
     for code in ("EX", "HE"):
@@ -253,7 +254,8 @@ def test_infer_writes_a_map_and_mask_per_lesion_and_one_overlay(two_lesion_ws, t
     import shutil
 
     shutil.copytree(two_lesion_run, ck)
-    (ck / "threshold.json").write_text(json.dumps({"thresholds": {"EX": 0.4, "HE": 0.6}}))
+    bundle = Bundle.read(ck)
+    bundle.with_thresholds([0.4, 0.6], "fixed", "typed for this test", bundle.inference).write(ck)
     images = sorted(pd.read_csv(two_lesion_ws / "test.csv").image)
     out = tmp_path / "out"
     assert infer.main(["--checkpoints", str(ck), "--out", str(out), *images]) == 0
@@ -272,9 +274,11 @@ def test_infer_writes_a_map_and_mask_per_lesion_and_one_overlay(two_lesion_ws, t
     infer.main(["--checkpoints", str(ck), "--out", str(out2), "--threshold", "0.5", images[0]])
     row = pd.read_csv(out2 / "areas.csv").iloc[0]
     assert row.EX_threshold == row.HE_threshold == 0.5
-    # threshold.json of another lesion set is refused
-    (ck / "threshold.json").write_text(json.dumps({"thresholds": {"EX": 0.4, "MA": 0.6}}))
-    with pytest.raises(PipelineError, match="lesions EX, MA"):
+    # thresholds of another lesion set are refused
+    stored = json.loads((ck / "bundle.json").read_text())
+    stored["thresholds"]["MA"] = {"value": 0.6, "rule": "fixed", "chosen_on": "elsewhere"}
+    (ck / "bundle.json").write_text(json.dumps(stored))
+    with pytest.raises(PipelineError, match="thresholds for MA, which the model does not predict"):
         infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "out3"), images[0]])
 
 
@@ -283,9 +287,9 @@ def test_a_model_whose_outputs_do_not_match_its_lesions_is_refused(two_lesion_ru
 
     ck = tmp_path / "ck"
     shutil.copytree(two_lesion_run, ck)
-    prep = json.loads((ck / "prep.json").read_text())
-    del prep["lesions"]
-    (ck / "prep.json").write_text(json.dumps(prep))
+    stored = json.loads((ck / "bundle.json").read_text())
+    stored["lesions"] = ["EX"]
+    (ck / "bundle.json").write_text(json.dumps(stored))
     with pytest.raises(PipelineError, match="2 output"):
         infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "o"), str(tmp_path)])
 

@@ -137,3 +137,76 @@ def test_extract_patches_lays_the_grid_in_scaled_pixels(tiny_ws, tmp_path):
     assert Image.open(ws / first.patch_image).size == (64, 64)
     mask = np.asarray(Image.open(ws / first.patch_mask)) > 0
     assert mask.sum() == first.lesion_pixels
+
+
+def test_fov_rule_resamples_each_photograph_to_the_stored_field_of_view(capsys):
+    from lesionseg.fov import fov_diameter
+    from lesionseg.synthetic import fundus
+
+    big, _ = fundus(900, 600, seed=2)
+    small = np.asarray(Image.fromarray(big).resize((450, 300), Image.BOX))  # the same retina, another camera
+    prep = Prep(0.5, preprocess="none", scale_by="fov", fov_diameter=400.0)
+    for photo in (big, small):
+        factor = prep.factor(photo, "photo")
+        assert factor == pytest.approx(400.0 / fov_diameter(photo))
+        # the field of view is as wide in the network's input whatever the photograph's size
+        assert abs(fov_diameter(prepare_image(photo, prep, factor)) - 400) <= 8
+    assert abs(prep.factor(small) / prep.factor(big) - 2) < 0.03
+    # a mask's factor is its photograph's: it cannot be measured on the mask itself
+    with pytest.raises(ValueError, match="pass it"):
+        prepare_mask(np.zeros((600, 900), bool), prep)
+    # the factor rule ignores the field of view: half of each photograph's own size
+    assert Prep(0.5).factor(small) == Prep(0.5).factor(big) == 0.5
+    assert capsys.readouterr().err == ""
+
+
+def test_without_a_field_of_view_the_fov_rule_falls_back_to_the_factor_and_says_so(capsys):
+    prep = Prep(0.5, scale_by="fov", fov_diameter=400.0)
+    inside = np.full((300, 400, 3), 120, np.uint8)  # a crop inside the disc: no dark surround
+    assert prep.factor(inside, "crop.jpg") == 0.5
+    err = capsys.readouterr().err
+    assert err.startswith("warning: crop.jpg: no round field of view found") and "factor 0.5" in err
+
+
+def test_scale_rule_is_stored_and_an_old_record_reads_as_the_factor_rule(tmp_path):
+    fov = Prep(0.5, 0.5, "clahe", scale_by="fov", fov_diameter=1724.0)
+    fov.write(tmp_path / "prep.json")
+    assert Prep.read(tmp_path / "prep.json") == fov
+    Prep(0.5, 0.5, "clahe").write(tmp_path / "old.json")
+    assert json.loads((tmp_path / "old.json").read_text()) == {"scale": 0.5, "mask_share": 0.5, "preprocess": "clahe"}
+    assert Prep.read(tmp_path / "old.json").scale_by == "factor"
+    with pytest.raises(PipelineError, match="positive field-of-view diameter"):
+        Prep(scale_by="fov")
+    with pytest.raises(PipelineError, match="unknown scale rule"):
+        Prep(scale_by="height")
+
+
+def test_extract_patches_by_field_of_view_gives_two_cameras_one_scale(tmp_path, capsys):
+    import gt_binary
+    from lesionseg.fov import fov_diameter
+    from lesionseg.synthetic import fundus
+
+    raw = tmp_path / "raw"
+    (raw / "images").mkdir(parents=True)
+    (raw / "masks").mkdir()
+    diameters = []
+    for i, width in enumerate((640, 320, 640)):  # one photograph from a camera of half the resolution
+        img, mask = fundus(640, 424, seed=20 + i, n_clusters=3)
+        size = (width, width * 424 // 640)
+        img = np.asarray(Image.fromarray(img).resize(size, Image.BOX))
+        Image.fromarray(img).save(raw / "images" / f"im{i}.png")
+        Image.fromarray(mask.astype(np.uint8) * 255).resize(size, Image.NEAREST).save(raw / "masks" / f"im{i}.png")
+        diameters.append(fov_diameter(img))
+    ws = tmp_path / "ws"
+    gt_binary.main(["--raw", str(raw), "--data", str(ws), "--workers", "1"])
+    extract_patches.main(["--data", str(ws), "--scale", "0.5", "--scale-by", "fov", "--patch-size", "64",
+                          "--stride", "32", "--workers", "1", "--neg-per-pos", "-1"])
+    stored = Prep.read(ws / "patches" / "prep.json")
+    assert stored.scale_by == "fov" and stored.fov_diameter == pytest.approx(0.5 * np.median(diameters), abs=0.05)
+    assert "resampled to" in capsys.readouterr().out
+    table = pd.read_csv(ws / "patches" / "patches.csv")
+    # the small photograph is enlarged, the large ones shrunk: all three tile into the same grid (the
+    # last row and column snapped to an edge that may differ by a pixel or two)
+    grids = {s: np.array(sorted(zip(g.y, g.x, strict=True))) for s, g in table.groupby("source")}
+    assert grids["im0"].shape == grids["im1"].shape == grids["im2"].shape
+    assert np.abs(grids["im0"] - grids["im1"]).max() <= 3 and np.abs(grids["im0"] - grids["im2"]).max() <= 3

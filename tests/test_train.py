@@ -187,7 +187,12 @@ def test_recipe_run_resumes_after_sigkill_with_the_same_weights(tiny_ws, tmp_pat
     lr = hist.learning_rate.tolist()
     assert lr[0] > lr[1] > lr[2] > lr[3] == pytest.approx(0, abs=1e-9)  # cosine decay to zero at the end
     assert (hist.val_seconds > 0).all() and hist.aupr_seconds.notna().sum() == 2
-    assert json.loads((ref / "prep.json").read_text())["scale"] == 1.0
+    from lesionseg.bundle import Bundle
+
+    stored = Bundle.read(ref)
+    assert stored.prep.scale == 1.0 and stored.provenance["best_epoch"] == state["best_epoch"]
+    assert stored.provenance["training_minutes"] == round(state["wall_seconds"] / 60, 1)
+    assert stored.provenance["command"].startswith("train.py --data ")
 
 
 def test_recipe_changes_are_refused_on_resume_and_bf16_trains(tiny_ws, tmp_path):
@@ -202,3 +207,19 @@ def test_recipe_changes_are_refused_on_resume_and_bf16_trains(tiny_ws, tmp_path)
     bf = tmp_path / "bf16"
     train.main(args(tiny_ws, bf, "--epochs", "1", *RECIPE, "--mixed-precision", "mixed_bfloat16"))
     assert np.isfinite(pd.read_csv(bf / "history.csv").loss).all()
+
+
+def test_every_setting_must_match_on_resume_but_those_marked_free():
+    """A flag added to train.py later is checked on resume without anyone adding it to a list."""
+    from lesionseg.trainconfig import FREE_ON_RESUME, TrainConfig
+
+    settings = {name.lower(): value for name, value in train.CONSTANTS.items()} | {"a_flag_added_later": 1}
+    config = TrainConfig.of(settings)
+    stored = config.as_dict()
+    assert config.mismatches(stored) == []
+    assert FREE_ON_RESUME < set(settings)  # every free name is a real setting
+    for name, value in stored.items():
+        changed = dict(stored, **{name: [value, "changed"]})
+        assert bool(config.mismatches(changed)) == (name not in FREE_ON_RESUME), name
+    assert config.mismatches({"seed": 7}) == ["seed: checkpoint 7, now 42"]
+    assert config.mismatches({}) == []  # a run stored before a setting existed used its default

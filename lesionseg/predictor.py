@@ -1,0 +1,77 @@
+"""The one way a photograph becomes probability maps.
+
+A Predictor holds the network and its bundle (lesionseg.bundle: the lesions, the input preparation,
+with the working scale or field-of-view rule, and the inference settings). evaluate.py, infer.py,
+the whole-image validation scoring in training, the bench scripts and a notebook all call it, so no
+stage can feed the network differently from another:
+
+    from lesionseg.predictor import Predictor
+    predictor = Predictor.load(Path("models/idrid-ex-unet8-half"))
+    prob = predictor.predict(rgb)  # HxWxK, one channel per lesion, at the photograph's own size
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from .bundle import Bundle
+from .predict import Inference, predict_prepared
+from .prep import Prep, prepare_image, to_original
+
+
+@dataclass(frozen=True)
+class Predictor:
+    model: keras.Model | None  # None: a predictor that only prepares inputs (see with_model)
+    bundle: Bundle
+    inference: Inference = Inference()  # in use: the bundle's, unless the caller chose others
+
+    @classmethod
+    def load(cls, folder: Path, overrides: dict[str, Any] | None = None,
+             thresholds_optional: bool = False) -> Predictor:
+        """The model of a checkpoints or models/<name> folder with its bundle (checked against the
+        model's outputs), predicting with the stored inference settings but for `overrides`."""
+        from .checkpoints import load_trained, model_bundle
+        from .model import with_precision
+
+        trained = load_trained(folder)
+        bundle = model_bundle(trained, folder, thresholds_optional)
+        inference = replace(bundle.inference, **(overrides or {}))
+        return cls(with_precision(trained, inference.precision), bundle, inference)
+
+    @classmethod
+    def preparing(cls, prep: Prep, inference: Inference = Inference()) -> Predictor:
+        """A predictor without a network yet: prepares inputs now, predicts after with_model."""
+        return cls(None, Bundle.for_prep(prep), inference)
+
+    def with_model(self, model: keras.Model) -> Predictor:
+        """The same preparation and settings on another network (e.g. the one being trained)."""
+        return replace(self, model=model)
+
+    @property
+    def prep(self) -> Prep:
+        return self.bundle.prep
+
+    @property
+    def lesions(self) -> tuple[str, ...]:
+        """The outputs' lesions, in order (one name for a single-output model)."""
+        return self.bundle.lesions
+
+    def prepare(self, image: np.ndarray, name: str = "", diameter: float | None = None) -> np.ndarray:
+        """The network's input for an HxWx3 uint8 photograph; `diameter`, its field of view's when
+        the caller measured it already, saves measuring it again."""
+        return prepare_image(image, self.prep, self.prep.factor(image, name, diameter))
+
+    def predict_prepared(self, prepared: np.ndarray) -> np.ndarray:
+        """HxWxK probabilities at the working scale for an input from `prepare`."""
+        if self.model is None:
+            raise ValueError("this predictor holds no network: use with_model first")
+        return predict_prepared(self.model, prepared, self.inference)
+
+    def predict(self, image: np.ndarray, name: str = "") -> np.ndarray:
+        """HxWxK float32 probabilities at the photograph's own size; `name` is for warnings."""
+        return to_original(self.predict_prepared(self.prepare(image, name)), *image.shape[:2])
