@@ -2,7 +2,10 @@
 
 For each image (files, or folders of them): <stem>_prob.png (8-bit probability), <stem>_mask.png
 (0/255 at the threshold), <stem>_overlay.png, and one row of areas.csv (lesion pixels and percent
-of the field of view). The threshold is the one evaluate.py stored with the model (bundle.json) unless
+of the field of view), written as each photograph finishes. Started again with the same command, a
+killed run skips the photographs already in areas.csv; unreadable ones go to errors.csv and the run
+goes on. --part K/N segments the K-th of N shares of the inputs (areas-part-K-of-N.csv).
+The threshold is the one evaluate.py stored with the model (bundle.json) unless
 --threshold is given, and so are the inference settings it was chosen under, unless typed.
 A model of several lesions writes <stem>_<CODE>_prob.png and <stem>_<CODE>_mask.png per lesion (each
 at its own threshold; a typed --threshold applies to all), one overlay with a colour per lesion and
@@ -13,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
+from lesionseg.batch import parse_part
 from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.quiet import quiet_tensorflow
@@ -34,10 +38,12 @@ TILE = None
 MARGIN = None
 TTA = None  # average the probabilities of the four flips
 OVERLAY_SCALE = 2
+PART = "1/1"  # K/N: only every N-th input from the K-th, for N machines or processes sharing a batch
+FRESH = False  # start areas.csv over even when --out holds a run with the same model and settings
 
 CONSTANTS = script_constants(globals())
 TYPES = {"THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int, "TILE": int, "MARGIN": int,
-         "TTA": bool}
+         "TTA": bool, "PART": parse_part}
 
 
 def expand(inputs: list[str], out: Path) -> list[Path]:
@@ -120,12 +126,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_tensorflow()
 
-    import pandas as pd
     from tqdm import tqdm
 
-    from lesionseg.imageio import read_rgb, write_csv
+    from lesionseg.batch import continues, share, tables
+    from lesionseg.imageio import read_rgb
     from lesionseg.predict import Inference
     from lesionseg.predictor import Predictor
+    from lesionseg.rowlog import RowLog
 
     if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
         args.shipped = Path(__file__).resolve().parent / args.shipped
@@ -136,10 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     typed = {f.name: getattr(args, f.name) for f in fields(Inference) if getattr(args, f.name, None) is not None}
     predictor = Predictor.load(args.checkpoints, typed, thresholds_optional=args.threshold is not None)
     bundle = predictor.bundle
-    files = expand(args.inputs, args.out)
-    if (args.out / "areas.csv").is_file():
-        warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and areas.csv "
-             "will list this run's images only (use another --out to keep both)")
+    files = share(expand(args.inputs, args.out), args.part)
     if args.threshold is not None:
         thresholds = [args.threshold] * len(bundle.lesions)
     else:
@@ -151,28 +155,41 @@ def main(argv: list[str] | None = None) -> int:
         if overridden and bundle.evaluated:
             which = "thresholds were" if len(thresholds) > 1 else "threshold was"
             warn(f"the {which} chosen under other settings ({', '.join(overridden)}); its figures may not hold")
-    rows, failed = [], []
-    for path in tqdm(files, desc="infer", unit="img"):
+    areas_path, errors_path = tables(args.out, args.part)
+    signature = {"model": str(args.checkpoints.resolve()), "bundle": bundle.as_dict(), "thresholds": thresholds,
+                 "inference": asdict(predictor.inference), "overlay_scale": args.overlay_scale}
+    resume = continues(args.out, signature) and not args.fresh
+    if areas_path.is_file() and not resume:
+        warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and "
+             f"{areas_path.name} will list this run's images only (use another --out to keep both)")
+    areas, errors = RowLog(areas_path, keep=resume), RowLog(errors_path, keep=False)
+    areas.keep_only("image", {str(p) for p in files})  # the table lists this run's photographs only
+    todo = [p for p in files if str(p) not in areas.done("image")]
+    if len(todo) < len(files):
+        print(f"continuing a run with the same settings: {len(files) - len(todo)} of {len(files)} photographs "
+              f"already segmented ({areas_path}); --fresh starts over")
+    bar = tqdm(todo, desc="infer", unit="img")
+    for path in bar:
         try:
             image = read_rgb(path)
         except PipelineError as exc:
             print(f"error: {exc}; skipped", file=sys.stderr)
-            failed.append(path)
+            errors.append({"image": str(path), "reason": str(exc)})
             continue
         prob = predictor.predict(image, str(path))
         figures = segment(image, prob, thresholds, predictor.prep.lesions, args.out, path.stem, args.overlay_scale)
-        rows.append({"image": str(path), "stem": path.stem} | figures)
-    if rows:
-        write_csv(pd.DataFrame(rows), args.out / "areas.csv")
+        areas.append({"image": str(path), "stem": path.stem} | figures)  # on disk before the next photograph
+        if rate := bar.format_dict.get("rate"):
+            bar.set_postfix_str(f"{60 * rate:.1f} img/min")
+    if areas.rows:
         at = ", ".join(f"{code} {t:.3f}" for code, t in zip(bundle.lesions, thresholds, strict=True)) \
             if len(thresholds) > 1 else f"{thresholds[0]:.3f}"
-        print(f"{len(rows)} image(s) segmented at threshold {at}: {args.out}/ (areas.csv)")
-    if failed:
-        print(f"error: {len(failed)} image(s) could not be read: {', '.join(p.name for p in failed)}",
-              file=sys.stderr)
+        print(f"{len(areas.rows)} image(s) segmented at threshold {at}: {args.out}/ ({areas_path.name})")
+    if errors.rows:
+        print(f"error: {len(errors.rows)} image(s) could not be read: "
+              f"{', '.join(Path(r['image']).name for r in errors.rows)} ({errors_path})", file=sys.stderr)
         return 1
     return 0
-
 
 if __name__ == "__main__":
     run_cli(main)

@@ -66,13 +66,3 @@ def parse_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"size must be positive, got {text!r}")
     return w, h
 
-
-def given_dests(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
-    """The destinations of the flags actually typed (`--mode x`, `--mode=x`, `--no-tta`), so a stored
-    setting can apply unless the user chose otherwise."""
-    found = set()
-    for token in argv:
-        action = parser._option_string_actions.get(token.split("=", 1)[0])
-        if action is not None:
-            found.add(action.dest)
-    return found
