@@ -28,6 +28,7 @@ CHECKPOINTS = Path("checkpoints")
 SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
 OUT = Path("results/infer")
 THRESHOLD = None  # None: each lesion's threshold stored with the model by evaluate.py (0.5 if none, with a warning)
+
 # How whole images are predicted. None: as stored with the model, the settings its threshold was chosen under
 MODE = None  # fast | faithful
 PRECISION = None  # float32 | bfloat16 (CPU) | float16 (GPU)

@@ -44,3 +44,19 @@ def test_loading_tensorflow_prints_no_error_lines():
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.strip() == "3.0"
     assert res.stderr == "", res.stderr
+
+
+def test_each_constant_s_comment_is_its_help_text():
+    import extract_patches
+    import train
+
+    text = " ".join(train.build_parser().format_help().split())  # argparse wraps the lines
+    assert "--base-filters BASE_FILTERS the paper: 16, 32, ..., 1024 (default: 16)" in text
+    assert "--learning-rate LEARNING_RATE default: 0.0001" in text  # no comment: the default alone
+    prep = " ".join(extract_patches.build_parser().format_help().split())
+    # a comment continued on the next line belongs to the constant above it
+    assert "green_clahe: the green one, as grey | green_flat: the green one less its broad background" in prep
+    from lesionseg.cli import constant_comments
+
+    source = "A = 1  # one\n# continued\n\n# about B\nB = 2\nC = 3  # c\nprint(C)  # not C\n"
+    assert constant_comments(source) == {"A": "one continued", "C": "c"}
