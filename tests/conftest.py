@@ -64,3 +64,12 @@ def tiny_workspace(root: Path, n_images: int = 5, patch: int = 64) -> Path:
 @pytest.fixture(scope="session")
 def tiny_ws(tmp_path_factory) -> Path:
     return tiny_workspace(tmp_path_factory.mktemp("tiny"))
+
+
+def train_tiny(ws: Path, folder: Path, *extra: str) -> Path:
+    """A 4-filter, 3-level U-Net trained for seconds on a tiny workspace, into `folder`."""
+    import train
+
+    train.main(["--data", str(ws), "--checkpoints", str(folder), "--base-filters", "4", "--depth", "3",
+                "--batch-size", "4", "--no-tensorboard", *extra])
+    return folder

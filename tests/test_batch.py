@@ -6,19 +6,16 @@ import shutil
 
 import pandas as pd
 import pytest
+from conftest import train_tiny
 
 import infer
-import train
 from lesionseg.predictor import Predictor
 from lesionseg.rowlog import RowLog
 
 
 @pytest.fixture(scope="module")
 def model(tiny_ws, tmp_path_factory):
-    ck = tmp_path_factory.mktemp("batch_ck")
-    train.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
-                "--batch-size", "4", "--epochs", "1", "--steps-per-epoch", "5", "--no-tensorboard"])
-    return ck
+    return train_tiny(tiny_ws, tmp_path_factory.mktemp("batch_ck"), "--epochs", "1", "--steps-per-epoch", "5")
 
 
 @pytest.fixture

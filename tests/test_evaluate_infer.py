@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, train_tiny
 from PIL import Image
 
 import evaluate
@@ -18,10 +18,7 @@ from lesionseg.imageio import read_csv
 
 @pytest.fixture(scope="module")
 def trained(tiny_ws, tmp_path_factory):
-    ck = tmp_path_factory.mktemp("ck")
-    train.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--base-filters", "4", "--depth", "3",
-                "--batch-size", "4", "--epochs", "3", "--learning-rate", "3e-3", "--no-tensorboard"])
-    return ck
+    return train_tiny(tiny_ws, tmp_path_factory.mktemp("ck"), "--epochs", "3", "--learning-rate", "3e-3")
 
 
 EVAL = ["--patch-size", "64", "--stride", "32", "--overlays", "1"]
