@@ -30,6 +30,8 @@ SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid 
 SCALE_BY = "factor"  # factor: SCALE times each photograph's size (the paper) | fov: each photograph resampled
 # so that its field of view is as wide as SCALE times the training photographs' median (any camera)
 FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measured as said above
+LEVEL = 0.0  # > 0: each photograph first brought to this median brightness (largest of R, G, B) in its field
+# of view, as another camera's darker photographs would be; 0: as it is (the paper)
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -58,7 +60,8 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
     times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
-    settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions}
+    settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
+                "level": args.level}
     if args.scale_by == "factor":
         return Prep(**settings), [None] * len(manifest)
     paths = [resolve(p, args.data) for p in manifest.image]

@@ -27,10 +27,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="average the four flips (4x the time); off: the same network pass for every condition")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="only the first N photographs (a quick look)")
+    ap.add_argument("--prep", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="change the model's stored preparation for this measurement, e.g. level=116")
     args = ap.parse_args(argv)
     from lesionseg.quiet import quiet_tensorflow
 
     quiet_tensorflow()
+    from dataclasses import replace
+
     import pandas as pd
     from tqdm import tqdm
 
@@ -39,8 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.imageio import read_csv, read_rgb, resolve, write_csv
     from lesionseg.metrics import ThresholdCounts, average_precision
     from lesionseg.predictor import Predictor
+    from lesionseg.prep import Prep
 
     predictor = Predictor.load(args.checkpoints, {"tta": args.tta})
+    if args.prep:
+        changed = Prep.from_dict(predictor.prep.as_dict(full=True) | dict(kv.split("=", 1) for kv in args.prep))
+        predictor = replace(predictor, bundle=replace(predictor.bundle, prep=changed))
+        print(f"preparation changed for this measurement: {changed}")
     table = pd.concat([read_csv(args.data / t, ["stem", "image", "mask"], "run traintest_split.py first")
                        for t in args.tables]).sort_values("stem").reset_index(drop=True)
     if args.limit:

@@ -50,6 +50,8 @@ class Prep:
     clahe_tiles: int = CLAHE_TILES
     flat_window: float = FLAT_WINDOW
     background_side: int = BACKGROUND_SIDE
+    level: float = 0.0  # > 0: the photograph brightened or darkened so that its field of view's median
+    # brightness (the largest of R, G, B, 0 to 255) is this, before the preprocessing; 0: kept as it is
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -92,7 +94,8 @@ class Prep:
             del settings["lesions"]
         if not full:
             default = Prep()
-            for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side"):
+            for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
+                         "level"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -188,7 +191,21 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     if factor != 1:  # enlarged (a low-resolution camera) bicubically: bilinear blurs small lesions away
         height, width = scaled_size(*rgb.shape[:2], factor)
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    if prep.level > 0:
+        rgb = normalise_level(rgb, prep.level)
     return PREPROCESSORS[prep.preprocess](rgb, prep)
+
+
+def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
+    """The photograph times one gain (at most 4x either way) that makes its field of view's median
+    brightness (largest channel, which a gain scales exactly) `level`: an under- or overexposed
+    camera's photograph is brought to the light level the network learned at; colour ratios kept."""
+    lit = fov_from_image(rgb)
+    if not lit.any():
+        return rgb
+    median = float(np.median(rgb.max(axis=2)[lit]))
+    gain = float(np.clip(level / max(median, 1.0), 0.25, 4.0))
+    return np.clip(rgb.astype(np.float32) * gain, 0, 255).round().astype(np.uint8)
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:

@@ -200,9 +200,10 @@ def test_extract_patches_by_field_of_view_gives_two_cameras_one_scale(tmp_path, 
     ws = tmp_path / "ws"
     gt_binary.main(["--raw", str(raw), "--data", str(ws), "--workers", "1"])
     extract_patches.main(["--data", str(ws), "--scale", "0.5", "--scale-by", "fov", "--patch-size", "64",
-                          "--stride", "32", "--workers", "1", "--neg-per-pos", "-1"])
+                          "--stride", "32", "--workers", "1", "--neg-per-pos", "-1", "--level", "150"])
     stored = Prep.read(ws / "patches" / "prep.json")
     assert stored.scale_by == "fov" and stored.fov_diameter == pytest.approx(0.5 * np.median(diameters), abs=0.05)
+    assert stored.level == 150
     assert "resampled to" in capsys.readouterr().out
     table = pd.read_csv(ws / "patches" / "patches.csv")
     # the small photograph is enlarged, the large ones shrunk: all three tile into the same grid (the
@@ -210,3 +211,24 @@ def test_extract_patches_by_field_of_view_gives_two_cameras_one_scale(tmp_path, 
     grids = {s: np.array(sorted(zip(g.y, g.x, strict=True))) for s, g in table.groupby("source")}
     assert grids["im0"].shape == grids["im1"].shape == grids["im2"].shape
     assert np.abs(grids["im0"] - grids["im1"]).max() <= 3 and np.abs(grids["im0"] - grids["im2"]).max() <= 3
+
+
+def test_level_normalisation_brings_a_dark_photograph_to_the_stored_light_level():
+    from lesionseg.corruptions import darken
+    from lesionseg.fov import fov_from_image
+    from lesionseg.prep import normalise_level
+    from lesionseg.synthetic import fundus
+
+    photo, _ = fundus(600, 400, seed=4)
+
+    def level(x):
+        return np.median(x.max(axis=2)[fov_from_image(x)])
+
+    for dim in (1.0, 0.6, 0.4):
+        out = normalise_level(darken(photo, dim), 150.0)
+        assert abs(level(out) - 150) <= 2, dim
+    # the gain is one number: colour ratios are kept, and a dimmed photograph comes back close to the original
+    back = normalise_level(darken(photo, 0.5), level(photo))
+    assert np.abs(back.astype(int) - photo).mean() < 2
+    assert Prep(level=150).as_dict()["level"] == 150 and "level" not in Prep().as_dict()  # stored only when used
+    np.testing.assert_array_equal(prepare_image(photo, Prep()), photo)  # 0: the paper's, kept as it is
