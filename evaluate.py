@@ -45,13 +45,12 @@ PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_
 def image_row(e, threshold: float, out: Path, overlay_scale: int) -> dict:
     """Write one test image's probability PNG (and, with a scale, its error overlay); return its row
     of per_image.csv: pixel counts and rates in the whole frame and inside the field of view."""
-    import numpy as np
 
-    from lesionseg.imageio import save_png
+    from lesionseg.imageio import save_png, save_probability
     from lesionseg.metrics import confusion
     from lesionseg.overlay import error_overlay
 
-    save_png(np.round(e.prob * 255).astype(np.uint8), out / "probabilities" / f"{e.stem}.png", compress_level=6)
+    save_probability(e.prob, out / "probabilities" / f"{e.stem}.png")
     pred = e.prob >= threshold
     if overlay_scale:
         save_png(error_overlay(e.image, pred, e.truth, overlay_scale), out / "overlays" / f"{e.stem}.png")

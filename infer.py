@@ -103,9 +103,9 @@ def _save_maps(prob, pred, base: Path) -> None:
     """<base>_prob.png (8-bit probability) and <base>_mask.png (0/255)."""
     import numpy as np
 
-    from lesionseg.imageio import save_png
+    from lesionseg.imageio import save_png, save_probability
 
-    save_png(np.round(prob * 255).astype(np.uint8), base.with_name(f"{base.name}_prob.png"), compress_level=6)
+    save_probability(prob, base.with_name(f"{base.name}_prob.png"))
     save_png(pred.astype(np.uint8) * 255, base.with_name(f"{base.name}_mask.png"), compress_level=6)
 
 

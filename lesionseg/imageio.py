@@ -100,6 +100,12 @@ def save_png(arr: np.ndarray, path: Path, compress_level: int = 1) -> None:
         Image.fromarray(arr).save(tmp, format="PNG", compress_level=compress_level)
 
 
+def save_probability(prob: np.ndarray, path: Path) -> None:
+    """An HxW probability map in [0, 1] as an 8-bit PNG (round(p * 255), the IDRiD submission format):
+    the one writer of evaluate.py's probabilities/ and infer.py's <stem>_prob.png."""
+    save_png(np.round(prob * 255).astype(np.uint8), path, compress_level=6)
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
