@@ -25,6 +25,12 @@ SINGLE = "lesion"  # the name of a one-output model's lesion when its workspace 
 DEFAULT_THRESHOLD = 0.5
 
 
+def _inference(raw: dict[str, Any]) -> Inference:
+    """Stored inference settings; a key this version does not know is passed over."""
+    names = {f.name for f in fields(Inference)}
+    return Inference(**{k: v for k, v in raw.items() if k in names})
+
+
 @dataclass(frozen=True)
 class Threshold:
     value: float
@@ -80,8 +86,7 @@ class Bundle:
         lesions = tuple(raw["lesions"])
         prep = Prep.from_dict({k: v for k, v in raw["prep"].items() if k != "lesions"}
                               | ({"lesions": lesions} if len(lesions) > 1 else {}))
-        names = {f.name for f in fields(Inference)}
-        inference = Inference(**{k: v for k, v in raw.get("inference", {}).items() if k in names})
+        inference = _inference(raw.get("inference", {}))
         thresholds = {c: Threshold(float(t["value"]), str(t["rule"]), str(t["chosen_on"]))
                       for c, t in raw.get("thresholds", {}).items()}
         return cls(lesions, prep, inference, thresholds, dict(raw.get("provenance", {})))
@@ -118,8 +123,7 @@ class Bundle:
             if set(values) != set(bundle.lesions):
                 raise PipelineError(f"{path} is for the lesions {', '.join(values)} but the model predicts "
                                     f"{', '.join(bundle.lesions)}; run evaluate.py again")
-            names = {f.name for f in fields(Inference)}
-            inference = Inference(**{k: v for k, v in old.get("inference", {}).items() if k in names})
+            inference = _inference(old.get("inference", {}))
             return bundle.with_thresholds([values[c] for c in bundle.lesions], str(old.get("rule", "max_dice")),
                                           str(old.get("chosen_on", "validation images")), inference)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:

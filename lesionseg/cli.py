@@ -46,12 +46,9 @@ def constant_comments(source: str) -> dict[str, str]:
         elif tok.type == tokenize.NL and row not in line_code and tok.line.strip() == "":
             current = None  # a blank line ends a comment
         elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
-            if row not in line_code:
+            if row not in line_code:  # any line of code ends a comment; its own comment may start one
                 line_code[row] = tok.line
-                if not (tok.start[1] == 0 and ASSIGNMENT.match(tok.line)):
-                    current = None  # code that is not a constant ends a comment
-                elif current and not tok.line.startswith(current):
-                    current = None
+                current = None
     return {name: " ".join(lines) for name, lines in comments.items()}
 
 
