@@ -13,7 +13,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
-test: $(VENV)/.installed
+# the tests also cover the optional distributed runner, so they install its extra
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[ray]"
+	touch $@
+
+test: $(VENV)/.installed-ray
 	$(PY) -m pytest -q tests
 
 lint: $(VENV)/.installed

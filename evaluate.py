@@ -37,6 +37,7 @@ LESION_OVERLAP = 0.2  # lesion-level: share of a lesion (or of a predicted compo
 OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
+ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (README)
 
 CONSTANTS = script_constants(globals())
 PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_best_ex_aupr": 0.885}
@@ -175,8 +176,10 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lesionseg.engines import CHOICES
+
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
-               "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"]}
+               "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"], "ENGINE": list(CHOICES)}
     return constants_parser(__doc__, CONSTANTS, choices)
 
 
@@ -187,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from lesionseg.checkpoints import write_json
+    from lesionseg.engines import describe
     from lesionseg.evaluation import SetCounts, evaluated
     from lesionseg.imageio import has_rows, read_csv, write_csv
     from lesionseg.lesions import THRESHOLDS as LESION_THRESHOLDS
@@ -197,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
 
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
                           args.tile, args.margin, args.tta)
-    predictor = Predictor.load(args.checkpoints, asdict(inference))
+    predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
+    print(f"engine: {describe(predictor.engine)}")
     prep = predictor.prep
     lesions, channels = prep.lesions, prep.channels
     columns = ["stem", "image", "mask", "fov", *(mask_column(c) for c in lesions)]

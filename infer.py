@@ -2,7 +2,8 @@
 
 For each image (files, or folders of them): <stem>_prob.png (8-bit probability), <stem>_mask.png
 (0/255 at the threshold), <stem>_overlay.png, and one row of areas.csv (lesion pixels and percent
-of the field of view), written as each photograph finishes. Started again with the same command, a
+of the field of view), written as each photograph finishes (the next one is read and the last one
+written while the network runs: lesionseg.batch.pipelined). Started again with the same command, a
 killed run skips the photographs already in areas.csv; unreadable ones go to errors.csv and the run
 goes on. --part K/N segments the K-th of N shares of the inputs (areas-part-K-of-N.csv).
 The threshold is the one evaluate.py stored with the model (bundle.json) unless
@@ -38,6 +39,7 @@ BATCH_SIZE = None
 TILE = None
 MARGIN = None
 TTA = None  # average the probabilities of the four flips
+ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (README)
 OVERLAY_SCALE = 2
 PART = "1/1"  # K/N: only every N-th input from the K-th, for N machines or processes sharing a batch
 FRESH = False  # start areas.csv over even when --out holds a run with the same model and settings
@@ -47,77 +49,12 @@ TYPES = {"THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int
          "TTA": bool, "PART": parse_part}
 
 
-def expand(inputs: list[str], out: Path) -> list[Path]:
-    """The images to segment, each once; two files whose outputs would share a name are refused."""
-    from lesionseg.imageio import list_images
-
-    files: list[Path] = []
-    for text in inputs:
-        p = Path(text)
-        if p.is_dir():
-            found = list_images(p)
-            if not found:
-                raise PipelineError(f"{p}: folder holds no images")
-            files += found
-        elif p.exists():
-            files.append(p)
-        else:
-            raise PipelineError(f"{p}: no such file or folder")
-    by_stem: dict[str, Path] = {}  # first mention kept, in order
-    for f in files:
-        if (other := by_stem.setdefault(f.stem, f)).resolve() != f.resolve():
-            raise PipelineError(f"{other} and {f} would both write {f.stem}_prob.png, {f.stem}_mask.png and "
-                                f"{f.stem}_overlay.png in {out}/; segment them in separate runs (another --out), "
-                                "or rename one")
-    return list(by_stem.values())
-
-
-def segment(image, prob, thresholds: list[float], lesions: tuple[str, ...], out: Path, stem: str,
-            overlay_scale: int) -> dict:
-    """Write one photograph's maps, masks and overlay; return its areas.csv figures."""
-    from lesionseg.fov import fov_from_image
-    from lesionseg.imageio import save_png
-    from lesionseg.multi import colour
-    from lesionseg.overlay import PRED, legend, overlay
-
-    area = int(fov_from_image(image).sum())
-    if not lesions:  # one lesion: the files and areas.csv columns it always had
-        pred = prob[..., 0] >= thresholds[0]
-        _save_maps(prob[..., 0], pred, out / stem)
-        save_png(overlay(image, [(pred, PRED)], overlay_scale), out / f"{stem}_overlay.png")
-        return {"threshold": thresholds[0], "lesion_pixels": int(pred.sum()), "fov_pixels": area,
-                "lesion_percent_of_fov": _percent(int(pred.sum()), area)}
-    row: dict = {"fov_pixels": area}
-    layers, key = [], [(code, colour(code, k)) for k, code in enumerate(lesions)]
-    for k, ((code, rgb), threshold) in enumerate(zip(key, thresholds, strict=True)):
-        pred = prob[..., k] >= threshold
-        _save_maps(prob[..., k], pred, out / f"{stem}_{code}")
-        layers.append((pred, rgb))
-        row |= {f"{code}_threshold": threshold, f"{code}_lesion_pixels": int(pred.sum()),
-                f"{code}_lesion_percent_of_fov": _percent(int(pred.sum()), area)}
-    save_png(legend(overlay(image, layers, overlay_scale), key), out / f"{stem}_overlay.png")
-    return row
-
-
-def _save_maps(prob, pred, base: Path) -> None:
-    """<base>_prob.png (8-bit probability) and <base>_mask.png (0/255)."""
-    import numpy as np
-
-    from lesionseg.imageio import save_png, save_probability
-
-    save_probability(prob, base.with_name(f"{base.name}_prob.png"))
-    save_png(pred.astype(np.uint8) * 255, base.with_name(f"{base.name}_mask.png"), compress_level=6)
-
-
-def _percent(pixels: int, area: int) -> float:
-    return 100 * pixels / area if area else float("nan")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = constants_parser(__doc__, CONSTANTS,
-                              {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"]},
-                              types=TYPES)
-    parser.add_argument("inputs", nargs="+", help="image files or folders")
+    from lesionseg.engines import CHOICES
+
+    parser = constants_parser(__doc__, CONSTANTS, {"MODE": ["fast", "faithful"], "ENGINE": list(CHOICES),
+                                                   "PRECISION": ["float32", "bfloat16", "float16"]}, types=TYPES)
+    parser.add_argument("inputs", nargs="+", help="image files, folders, glob patterns, or CSV files of paths")
     return parser
 
 
@@ -127,11 +64,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from lesionseg.batch import continues, share, tables
-    from lesionseg.imageio import read_rgb
+    from lesionseg.batch import continues, failures, list_inputs, pipelined, share, tables
+    from lesionseg.engines import describe
     from lesionseg.predict import Inference
-    from lesionseg.predictor import Predictor
     from lesionseg.rowlog import RowLog
+    from lesionseg.segmenting import Segmenter
 
     if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
         args.shipped = Path(__file__).resolve().parent / args.shipped
@@ -140,20 +77,11 @@ def main(argv: list[str] | None = None) -> int:
               f"(see {args.shipped / 'MODEL_CARD.md'})")
         args.checkpoints = args.shipped
     typed = {f.name: getattr(args, f.name) for f in fields(Inference) if getattr(args, f.name, None) is not None}
-    predictor = Predictor.load(args.checkpoints, typed, thresholds_optional=args.threshold is not None)
+    segmenter = Segmenter.load(args.checkpoints, args.out, args.threshold, typed, args.engine, args.overlay_scale)
+    predictor, thresholds = segmenter.predictor, segmenter.thresholds
+    print(f"engine: {describe(predictor.engine)}")
     bundle = predictor.bundle
-    files = share(expand(args.inputs, args.out), args.part)
-    if args.threshold is not None:
-        thresholds = [args.threshold] * len(bundle.lesions)
-    else:
-        thresholds = bundle.threshold_values()
-        if not bundle.evaluated:
-            warn(f"{args.checkpoints}: no threshold was chosen for this model (run evaluate.py to choose one on "
-                 "validation images); using 0.5")
-        overridden = sorted(k for k, v in typed.items() if getattr(bundle.inference, k) != v)
-        if overridden and bundle.evaluated:
-            which = "thresholds were" if len(thresholds) > 1 else "threshold was"
-            warn(f"the {which} chosen under other settings ({', '.join(overridden)}); its figures may not hold")
+    files = share(list_inputs(args.inputs, args.out), args.part)
     areas_path, errors_path = tables(args.out, args.part)
     signature = {"model": str(args.checkpoints.resolve()), "bundle": bundle.as_dict(), "thresholds": thresholds,
                  "inference": asdict(predictor.inference), "overlay_scale": args.overlay_scale}
@@ -167,28 +95,23 @@ def main(argv: list[str] | None = None) -> int:
     if len(todo) < len(files):
         print(f"continuing a run with the same settings: {len(files) - len(todo)} of {len(files)} photographs "
               f"already segmented ({areas_path}); --fresh starts over")
-    bar = tqdm(todo, desc="infer", unit="img")
-    for path in bar:
-        try:
-            image = read_rgb(path)
-        except PipelineError as exc:
-            print(f"error: {exc}; skipped", file=sys.stderr)
-            errors.append({"image": str(path), "reason": str(exc)})
-            continue
-        prob = predictor.predict(image, str(path))
-        figures = segment(image, prob, thresholds, predictor.prep.lesions, args.out, path.stem, args.overlay_scale)
-        areas.append({"image": str(path), "stem": path.stem} | figures)  # on disk before the next photograph
+    def write(path: Path, loaded, prob) -> None:
+        areas.append(segmenter.write(path, loaded, prob))  # on disk once its outputs are
+
+    def failed(path: Path, exc: PipelineError) -> None:
+        print(f"error: {exc}; skipped", file=sys.stderr)
+        errors.append({"image": str(path), "reason": str(exc)})
+
+    steps = pipelined(todo, segmenter.read, segmenter.compute, write, failed)
+    bar = tqdm(steps, total=len(todo), desc="infer", unit="img")
+    for _ in bar:
         if rate := bar.format_dict.get("rate"):
             bar.set_postfix_str(f"{60 * rate:.1f} img/min")
     if areas.rows:
         at = ", ".join(f"{code} {t:.3f}" for code, t in zip(bundle.lesions, thresholds, strict=True)) \
             if len(thresholds) > 1 else f"{thresholds[0]:.3f}"
         print(f"{len(areas.rows)} image(s) segmented at threshold {at}: {args.out}/ ({areas_path.name})")
-    if errors.rows:
-        print(f"error: {len(errors.rows)} image(s) could not be read: "
-              f"{', '.join(Path(r['image']).name for r in errors.rows)} ({errors_path})", file=sys.stderr)
-        return 1
-    return 0
+    return failures(errors.rows, errors_path)
 
 if __name__ == "__main__":
     run_cli(main)

@@ -42,6 +42,8 @@ LESION_CROP_CENTRE = "pixel"  # crops: pixel (uniform over lesion pixels) | lesi
 VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spaced N, -1 none
 VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
 WORKERS = 2  # processes that decode the whole training images (crops)
+INPUT = "auto"  # auto: tfdata under TensorFlow, numpy under another Keras backend | tfdata | numpy (in memory)
+INPUT_THREADS = 8  # numpy input: threads that build the batches ahead of the network
 AUGMENT = True
 # The paper's effective augmentation: its code added brightness 0.7 to 0..255 values (0.7 / 255 on
 # [0, 1] pixels, almost nothing) and rotated hue by up to 0.3, which does not depend on the scale.
@@ -55,16 +57,31 @@ PREVIEW_PATCHES = 4
 MIXED_PRECISION = "off"  # off | auto (float16 on GPU, bfloat16 on CPU) | mixed_float16 | mixed_bfloat16
 LOGICAL_CPUS = 0  # split the CPU into this many devices (tests of multi-device training)
 THREADS = 0  # CPU threads for the network (0: all cores); 1 lets two runs share a 2-core machine
+MAX_MINUTES = 0.0  # > 0: stop after the epoch that passes this much training time (run again to resume)
 FRESH = False
 TENSORBOARD = True
 
 CONSTANTS = script_constants(globals())
 
 
+class OneDevice:
+    """The strategy of a backend other than TensorFlow: one device, nothing to distribute."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 def setup(args):
-    """Devices, determinism, precision; returns the distribution strategy."""
+    """Devices, determinism, precision; returns the distribution strategy and the device names."""
     quiet_tensorflow()
     import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return setup_other(args, keras)
     import tensorflow as tf
 
     if args.threads > 0:
@@ -82,6 +99,32 @@ def setup(args):
     keras.mixed_precision.set_dtype_policy("float32" if policy == "off" else policy)
     devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
     return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy(), devices
+
+
+def setup_other(args, keras):
+    """Keras on JAX or PyTorch: seeded, one device, the numpy input; `auto` precision is bfloat16."""
+    if args.input == "tfdata":
+        raise PipelineError(f"--input tfdata needs the TensorFlow backend, not {keras.backend.backend()}; "
+                            "use --input numpy (or auto)")
+    if args.logical_cpus > 1 or args.threads > 0:
+        warn("--logical-cpus and --threads apply to TensorFlow only; ignored")
+    keras.utils.set_random_seed(args.seed)
+    policy = "mixed_bfloat16" if args.mixed_precision == "auto" else args.mixed_precision
+    keras.mixed_precision.set_dtype_policy("float32" if policy == "off" else policy)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return OneDevice(), [str(d) for d in jax.devices()[:1]]
+    return OneDevice(), [keras.backend.backend()]
+
+
+def input_kind(args) -> str:
+    """tfdata or numpy: what --input auto means under the current backend."""
+    import keras
+
+    if args.input != "auto":
+        return args.input
+    return "tfdata" if keras.backend.backend() == "tensorflow" else "numpy"
 
 
 def subset(items: list[str], n: int) -> list[str]:
@@ -133,15 +176,26 @@ def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
 
 def training_data(args, train_imgs: list[str], train_masks: list[str], prep, patch: int, per_epoch: int,
                   steps: int, start: int, multi: bool):
-    """The training stream: the fixed patch grid (the paper) or fresh crops of whole images."""
-    from lesionseg.pipeline import Augment, training_dataset
+    """The training stream: the fixed patch grid (the paper) or fresh crops of whole images, from tf.data
+    or, with the numpy input, from patches held in memory (the same batches: lesionseg.arrays)."""
+    from lesionseg import arrays
+    from lesionseg.draws import Augment
 
     aug = Augment(True, args.brightness_delta, args.hue_delta, args.rotations, args.contrast_delta) \
         if args.augment else None
+    numpy_input = input_kind(args) == "numpy"
+    if args.sampling == "grid" and numpy_input:
+        images, masks = arrays.decode_patches(train_imgs, train_masks, prep.channels, args.input_threads)
+        print(f"input: numpy, {len(images)} training patches in memory ({(images.nbytes + masks.nbytes) / 2**30:.2f} "
+              "GiB)")
+        return arrays.training_batches(images, masks, args.batch_size, args.seed, start, args.epochs, aug,
+                                       per_epoch=per_epoch, drop_remainder=multi, workers=args.input_threads)
     if args.sampling == "grid":
+        from lesionseg.pipeline import training_dataset
+
         return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
                                 per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)
-    from lesionseg.crops import crop_dataset, load_bank
+    from lesionseg.crops import crop_dataset, crop_table, load_bank
 
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
     crops = steps * args.batch_size  # whole batches of fresh crops
@@ -155,8 +209,23 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
         how = f"each of {len(bank.lesion_starts) - 1} lesions equally often"
     print(f"crops: {len(bank.images)} whole training images in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
+    if numpy_input:
+        table = crop_table(bank, patch, args.seed, start, args.epochs, crops, args.lesion_crop_share,
+                           args.lesion_crop_centre)
+        return arrays.crop_batches(bank, patch, args.batch_size, args.seed, table, crops, aug, args.input_threads)
     return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, crops,
                         args.lesion_crop_share, aug, args.lesion_crop_centre)
+
+
+def validation_data(args, images: list[str], masks: list[str], channels: int, multi: bool):
+    """The validation patches in order: tf.data, or held in memory for the numpy input."""
+    if input_kind(args) == "numpy":
+        from lesionseg.arrays import EvalBatches, decode_patches
+
+        return EvalBatches(*decode_patches(images, masks, channels, args.input_threads), args.batch_size, multi)
+    from lesionseg.pipeline import eval_dataset
+
+    return eval_dataset(images, masks, args.batch_size, multi, channels)
 
 
 def selection(args, prep, val_patches: bool) -> tuple[list, str]:
@@ -188,7 +257,7 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
 def build_parser() -> argparse.ArgumentParser:
     choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
-               "SAMPLING": ["grid", "crops"],
+               "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
                "LESION_CROP_CENTRE": ["pixel", "lesion"]}
     return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
 
@@ -204,10 +273,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from lesionseg import checkpoints as ck
     from lesionseg import trainlog
+    from lesionseg.arrays import load_patch_table
     from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
     from lesionseg.model import size_multiple
-    from lesionseg.pipeline import eval_dataset, load_patch_table
     from lesionseg.prep import PREP_FILE, Prep
     from lesionseg.trainconfig import TrainConfig
 
@@ -251,12 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
-    val_ds = eval_dataset(val_imgs, val_masks, args.batch_size, multi, prep.channels) if val_imgs else None
+    val_ds = validation_data(args, val_imgs, val_masks, prep.channels, multi) if val_imgs else None
     scorers, monitor = selection(args, prep, bool(val_imgs))
     log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.channels)
-    saver = ck.EpochCheckpoint(folder, config.as_dict(), args.keep_last, state, log, monitor)
+    saver = ck.EpochCheckpoint(folder, config.as_dict(), args.keep_last, state, log, monitor, args.max_minutes * 60)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]
-    if args.tensorboard:
+    if args.tensorboard and keras.backend.backend() == "tensorflow":  # its summaries are TensorFlow's
         callbacks.append(keras.callbacks.TensorBoard(folder / "tensorboard", write_graph=False))
     t0 = time.perf_counter()
     model.fit(train_ds, epochs=args.epochs, initial_epoch=start, steps_per_epoch=steps, validation_data=val_ds,
@@ -268,9 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                             "the patches, then run again to resume")
     bundle = Bundle.read(folder)
     replace(bundle, provenance=bundle.provenance | {
-        "training_minutes": round(saver.state["wall_seconds"] / 60, 1), "epochs": args.epochs,
+        "training_minutes": round(saver.state["wall_seconds"] / 60, 1), "epochs": saver.state.get("epoch", args.epochs),
         "best_epoch": saver.state["best_epoch"], "monitor": monitor}).write(folder)
-    print(f"trained epochs {start + 1}..{args.epochs} in {time.perf_counter() - t0:.1f} s; best {monitor} "
+    if saver.timed_out:
+        print(f"stopped after epoch {saver.state['epoch']} of {args.epochs}: --max-minutes {args.max_minutes:g} "
+              "reached; the same command resumes")
+    done = saver.state.get("epoch", args.epochs)
+    print(f"trained epochs {start + 1}..{done} in {time.perf_counter() - t0:.1f} s; best {monitor} "
           f"{saver.state[f'best_{monitor}']:.4f} at epoch {saver.state['best_epoch']}; model: {folder / ck.EXPORT}")
     return 0
 

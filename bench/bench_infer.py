@@ -1,120 +1,173 @@
-"""Seconds per 4288x2848 image with the full default U-Net (random weights) on this machine:
-(a) a per-patch predict loop like the paper's code, (b) the faithful batched stitching, (c) the
-fast tiled path (float32 and bfloat16), and (d) the fast path at a working scale (`--scale 0.5`:
-resampling in and out included), beside each path's floor: its conv FLOPs divided by the
-matrix-multiply rate measured in the same run. Peak memory (RSS) at the end.
+"""Seconds per photograph of infer.py, end to end, with each inference engine (lesionseg.engines), and
+where the time goes: decoding, preparation (working scale, CLAHE), the network (flips included, when
+the model stores TTA), resampling back to the photograph's size, and writing the PNGs. Every engine
+runs the same code (lesionseg.segmenting, the one infer.py runs), in rounds taken in turn, so that
+the ratios compare within this run. "sequential" runs the steps one after another, as infer.py did
+before lesionseg.batch.pipelined; "pipelined" is infer.py now. The network's floor is its
+convolution FLOPs at this machine's float32 matrix-multiply rate, measured in the same run (the
+faster of TensorFlow's and NumPy's BLAS).
 
-    .venv/bin/python bench/bench_infer.py [--skip-loop] [--scale 0.5] [--base-filters 8 --depth 6]
-Targets: (b) within 1.2x of its floor; (c) >= 8x faster than (a) and <= 8 s per image; < 8 GB.
+    .venv/bin/python bench/bench_infer.py [--model models/idrid-ex-unet8-half] [--images 3] [--rounds 2]
+Target: the fastest engine, pipelined, at least 3x faster than TensorFlow sequential, the same maps
+(within 1e-3, masks differing on under 0.01% of pixels).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
+import shutil
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "data" / "IDRiD" / "A. Segmentation" / "1. Original Images" / "a. Training Set"
+TESTING = ROOT.parent / "shared" / "data" / "IDRiD" / "A. Segmentation" / "1. Original Images" / "b. Testing Set"
+STAGES = ("decode", "prepare", "network", "resample", "write")
 
 
-def matmul_rate(dtype: str, n: int = 4096, repeats: int = 6) -> float:
-    """Sustained GFLOP/s of an n x n x n matrix product: the ceiling the convolutions can reach."""
-    import tensorflow as tf
+def photographs(count: int, folder: Path) -> list[Path]:
+    """The first IDRiD testing photographs when the data is there, else synthetic 4288 x 2848 ones."""
+    if TESTING.is_dir():
+        return sorted(TESTING.glob("*.jpg"))[:count]
+    from PIL import Image
 
-    a = tf.random.normal((n, n), dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    f = tf.function(lambda x: tf.matmul(x, x))
-    f(a).numpy()
+    from lesionseg.synthetic import fundus
+
+    paths = []
+    for k in range(count):
+        paths.append(folder / f"synthetic_{k}.jpg")
+        Image.fromarray(fundus(4288, 2848, k)[0]).save(paths[-1], quality=95)
+    return paths
+
+
+def blas_rate(n: int = 4096, repeats: int = 5) -> float:
+    """Sustained float32 GFLOP/s of NumPy's matrix product (OpenBLAS): often above TensorFlow's."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), np.float32)
+    a @ a
     t = time.perf_counter()
     for _ in range(repeats):
-        f(a).numpy()
+        a @ a
     return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
 
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up: tracing and allocation
+def staged(segmenter, paths: list[Path]) -> dict[str, float]:
+    """Seconds per photograph in each stage, the stages run one after another."""
+    import numpy as np
+
+    from lesionseg.imageio import read_rgb
+    from lesionseg.prep import to_original
+
+    spent = dict.fromkeys(STAGES, 0.0)
+    for path in paths:
+        t = [time.perf_counter()]
+        image = read_rgb(path)
+        t.append(time.perf_counter())
+        prepared = segmenter.predictor.prepare(image, str(path))
+        t.append(time.perf_counter())
+        prob = segmenter.compute(path, (image, prepared))
+        t.append(time.perf_counter())
+        prob = to_original(np.asarray(prob), *image.shape[:2])
+        t.append(time.perf_counter())
+        segmenter.save(image, prob, path.stem)
+        t.append(time.perf_counter())
+        for stage, a, b in zip(STAGES, t, t[1:], strict=False):
+            spent[stage] += (b - a) / len(paths)
+    return spent
+
+
+def pipelined_seconds(segmenter, paths: list[Path]) -> float:
+    from lesionseg.batch import pipelined
+
+    def failed(path, exc):
+        raise exc
+
     t = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - t) / repeats
+    for _ in pipelined(paths, segmenter.read, segmenter.compute, segmenter.write, failed):
+        pass
+    return (time.perf_counter() - t) / len(paths)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--skip-loop", action="store_true", help="skip (a), the slowest")
-    ap.add_argument("--tile", type=int, default=4352, help="fast path: largest tile side")
-    ap.add_argument("--scale", type=float, default=0.0, help="also time (d): the fast path at this working scale")
-    ap.add_argument("--base-filters", type=int, default=16)
-    ap.add_argument("--depth", type=int, default=7)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=ROOT / "models" / "idrid-ex-unet8-half")
+    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--engines", nargs="+", default=None, help="default: tensorflow and every installed one")
     args = ap.parse_args()
     from lesionseg.quiet import quiet_tensorflow
 
     quiet_tensorflow()
-
-    import keras
     import numpy as np
+    from bench_paths import matmul_rate
 
-    from lesionseg.bundle import Bundle
+    from lesionseg.checkpoints import load_trained
+    from lesionseg.engines import ENGINES, current_export, installed
+    from lesionseg.export import export_onnx
     from lesionseg.imageio import read_rgb
-    from lesionseg.model import build_unet, conv_flops, size_multiple, with_precision
-    from lesionseg.predict import Inference, fast_tiles, predict_faithful, predict_fast
+    from lesionseg.model import conv_flops
     from lesionseg.predictor import Predictor
-    from lesionseg.prep import Prep, scaled_size
-    from lesionseg.synthetic import fundus
-    from lesionseg.tiling import crop, grid
+    from lesionseg.segmenting import Segmenter
 
-    keras.utils.set_random_seed(0)
-    image = read_rgb(REAL / "IDRiD_01.jpg") if REAL.is_dir() else fundus(4288, 2848, 0)[0]
-    model = build_unet(args.base_filters, args.depth)
-    multiple = size_multiple(args.depth)
-    h, w = image.shape[:2]
-    cells = grid(h, w, 512, 256)
-    rate32, rate16 = matmul_rate("float32"), matmul_rate("bfloat16")
-    patch_flops = conv_flops(model, 512, 512)
-    fast_flops = sum(conv_flops(model, *shape) for _, _, shape in fast_tiles(h, w, multiple, args.tile))
-    print(f"image {w}x{h}, {len(cells)} patches; U-Net {model.count_params():,} parameters, "
-          f"{patch_flops / 1e9:.1f} GFLOP per 512 px patch; cpu cores {os.cpu_count()}")
-    print(f"matrix-multiply rate: float32 {rate32:.0f} GFLOP/s, bfloat16 {rate16:.0f} GFLOP/s")
+    engines = args.engines or [e for e in ENGINES if installed(e)]
+    work = Path(tempfile.mkdtemp(prefix="bench_infer_"))
+    try:
+        model = work / "model"
+        shutil.copytree(args.model, model)
+        from lesionseg.bundle import Bundle
 
-    def loop():
-        for _, _, y, x in cells:
-            model.predict(crop(image, y, x, 512)[None].astype(np.float32), verbose=0)
-
-    results = {}
-    if not args.skip_loop:
-        results["a"] = timed(loop, args.repeats)
-    results["b"] = timed(lambda: predict_faithful(model, image, 512, 256, 8), args.repeats)
-    results["c"] = timed(lambda: predict_fast(model, image, multiple, args.tile), args.repeats)
-    model16 = with_precision(model, "bfloat16")
-    results["c16"] = timed(lambda: predict_fast(model16, image, multiple, args.tile), args.repeats)
-    floor_d = 0.0
-    if args.scale:
-        prep = Prep(args.scale)
-        sh, sw = scaled_size(h, w, prep.scale)
-        scaled_flops = sum(conv_flops(model, *shape) for _, _, shape in fast_tiles(sh, sw, multiple, args.tile))
-        floor_d = scaled_flops / rate32 / 1e9
-        predictor = Predictor(model, Bundle.for_prep(prep), Inference(tile=args.tile))
-        results["d"] = timed(lambda: predictor.predict(image), args.repeats)
-    floor_b = len(cells) * patch_flops / rate32 / 1e9
-    floor_c, floor_c16 = fast_flops / rate32 / 1e9, fast_flops / rate16 / 1e9
-    rows = [("a", "per-patch predict loop (paper-like)", floor_b), ("b", "faithful batched stitching", floor_b),
-            ("c", "fast tiled, float32", floor_c), ("c16", "fast tiled, bfloat16", floor_c16),
-            ("d", f"fast at scale {args.scale:g}, float32", floor_d)]
-    for key, name, floor in rows:
-        if key in results:
-            print(f"({key:3s}) {name:36s} {results[key]:7.2f} s/image   floor {floor:6.2f} s   "
-                  f"x floor {results[key] / floor:5.2f}")
-    if "d" in results:
-        print(f"working scale {args.scale:g} against full resolution (fast, float32): "
-              f"{results['c'] / results['d']:.2f}x faster")
-    if "a" in results:
-        print(f"speed-up over (a): faithful {results['a'] / results['b']:.2f}x, fast float32 "
-              f"{results['a'] / results['c']:.2f}x, fast bfloat16 {results['a'] / results['c16']:.2f}x")
-    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB")
+        if current_export(model, Bundle.read(model)) is None and len(engines) > 1:
+            export_onnx(model)
+        paths = photographs(args.images, work)
+        segmenters = {}
+        for engine in engines:
+            predictor = Predictor.load(model, engine=engine)
+            segmenters[engine] = Segmenter(predictor, predictor.bundle.threshold_values(), work / engine)
+            staged(segmenters[engine], paths[:1])  # warm-up: graph tracing, compilation for this shape
+        first = segmenters[engines[0]].predictor
+        image = read_rgb(paths[0])
+        prepared = first.prepare(image)
+        multiple = first.network.multiple
+        padded = [-(-side // multiple) * multiple for side in prepared.shape[:2]]
+        passes = 4 if first.inference.tta else 1
+        flops = passes * conv_flops(load_trained(model), *padded)
+        rate = max(matmul_rate("float32"), blas_rate())
+        source = "IDRiD testing" if TESTING.is_dir() else "synthetic"
+        print(f"{len(paths)} photographs of {image.shape[1]}x{image.shape[0]} ({source}); "
+              f"model {args.model.name}: network input {padded[1]}x{padded[0]}, {passes} pass(es), "
+              f"{flops / 1e9:.0f} GFLOP per photograph; float32 matmul {rate:.0f} GFLOP/s -> network floor "
+              f"{flops / rate / 1e9:.2f} s")
+        stages = {e: [] for e in engines}
+        piped = {e: [] for e in engines}
+        for _ in range(args.rounds):
+            for engine in engines:
+                stages[engine].append(staged(segmenters[engine], paths))
+                piped[engine].append(pipelined_seconds(segmenters[engine], paths))
+        median = {e: {s: statistics.median(r[s] for r in stages[e]) for s in STAGES} for e in engines}
+        base = sum(median["tensorflow"].values()) if "tensorflow" in median else None
+        print(f"\n{'engine':12s} " + " ".join(f"{s:>9s}" for s in STAGES) + f" {'sequential':>11s} {'pipelined':>10s}"
+              f" {'x tf seq':>9s}")
+        for engine in engines:
+            seq, pipe = sum(median[engine].values()), statistics.median(piped[engine])
+            ratio = f"{base / pipe:9.2f}" if base else ""
+            print(f"{engine:12s} " + " ".join(f"{median[engine][s]:9.2f}" for s in STAGES) +
+                  f" {seq:11.2f} {pipe:10.2f} {ratio}")
+        reference = segmenters.get("tensorflow")
+        if reference:
+            truth = reference.predictor.predict(image)
+            threshold = reference.thresholds[0]
+            for engine in engines[1:]:
+                prob = segmenters[engine].predictor.predict(image)
+                print(f"{engine}: largest probability difference from tensorflow {np.abs(prob - truth).max():.1e}; "
+                      f"mask pixels differing at {threshold:.3f}: "
+                      f"{((prob >= threshold) != (truth >= threshold)).mean():.5%}")
+        print(f"peak memory (RSS, all engines in one process): "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GiB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ def main() -> None:
     faithful = Predictor.load(args.checkpoints, asdict(Inference("faithful", patch_size=args.patch_size,
                                                                 stride=args.stride)))
     fast = replace(faithful, inference=Inference())
-    fast16 = replace(fast.with_model(with_precision(fast.model, "bfloat16")), inference=Inference(precision="bfloat16"))
+    fast16 = replace(fast.with_model(with_precision(fast.network.model, "bfloat16")),
+                     inference=Inference(precision="bfloat16"))
     table = read_csv(args.data / args.table, ["image", "mask"], "run traintest_split.py first")
     paths = {"faithful": faithful, "fast": fast, "fast_bf16": fast16}
     counts = {k: ThresholdCounts() for k in paths}

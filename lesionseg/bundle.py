@@ -45,6 +45,7 @@ class Bundle:
     inference: Inference = Inference()  # the settings the thresholds were chosen under
     thresholds: dict[str, Threshold] = field(default_factory=dict)  # per lesion; empty until evaluated
     provenance: dict[str, Any] = field(default_factory=dict)  # command, data, images, training minutes
+    exports: dict[str, Any] = field(default_factory=dict)  # e.g. "onnx": its file, and the model.keras it is of
 
     def __post_init__(self):
         if not self.lesions:
@@ -77,7 +78,7 @@ class Bundle:
         prep = {k: v for k, v in self.prep.as_dict(full=True).items() if k != "lesions"}  # said once, above
         return {"format": FORMAT, "lesions": list(self.lesions), "prep": prep,
                 "inference": asdict(self.inference), "thresholds": {c: asdict(t) for c, t in self.thresholds.items()},
-                "provenance": self.provenance}
+                "provenance": self.provenance, "exports": self.exports}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Bundle:
@@ -89,7 +90,7 @@ class Bundle:
         inference = _inference(raw.get("inference", {}))
         thresholds = {c: Threshold(float(t["value"]), str(t["rule"]), str(t["chosen_on"]))
                       for c, t in raw.get("thresholds", {}).items()}
-        return cls(lesions, prep, inference, thresholds, dict(raw.get("provenance", {})))
+        return cls(lesions, prep, inference, thresholds, dict(raw.get("provenance", {})), dict(raw.get("exports", {})))
 
     def write(self, folder: Path) -> None:
         from .imageio import atomic_path

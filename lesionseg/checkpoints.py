@@ -76,9 +76,11 @@ class EpochCheckpoint(keras.callbacks.Callback):
     """After each finished epoch: checkpoint, prune, best model and export, then state.json last."""
 
     def __init__(self, folder: Path, config: dict, keep_last: int, state: dict | None, on_epoch=None,
-                 monitor: str = "val_loss"):
+                 monitor: str = "val_loss", stop_after_s: float = 0.0):
         super().__init__()
         self.folder, self.config, self.keep_last, self.monitor = folder, config, keep_last, monitor
+        self.stop_after_s = stop_after_s  # > 0: stop after the epoch that passes this training time (it resumes)
+        self.timed_out = False
         worst = math.inf if MONITORS[monitor] is min else -math.inf
         self.state = state or {"best_epoch": None, "wall_seconds": 0.0}
         self.state.setdefault(f"best_{monitor}", worst)
@@ -119,6 +121,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         write_json(self.state, self.folder / STATE)
         for old in sorted(self.folder.glob("epoch_*.keras"))[: -self.keep_last]:
             old.unlink()
+        if self.stop_after_s > 0 and wall >= self.stop_after_s and epoch + 1 < self.params.get("epochs", 0):
+            self.timed_out = True
+            self.model.stop_training = True
 
 
 def load_trained(path: Path) -> keras.Model:

@@ -20,9 +20,9 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 from scipy import ndimage
 
+from .draws import Augment
 from .errors import PipelineError
 from .fov import fov_from_image
 from .imageio import read_csv, read_rgb, resolve
@@ -30,7 +30,6 @@ from .lesions import EIGHT
 from .multi import mask_column, unpack
 from .parallel import pmap
 from .patches import training_mask
-from .pipeline import AUTOTUNE, Augment, augment
 from .prep import Prep, prepare_image
 
 CENTRES = ("pixel", "lesion")
@@ -161,22 +160,36 @@ def _cut(arr: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
     return np.pad(part, pad)
 
 
-def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch: int, epochs: int,
-                 per_epoch: int, lesion_share: float, cfg: Augment | None, centre: str = "pixel") -> tf.data.Dataset:
-    """Batches of fresh crops for epochs start_epoch..epochs-1; `per_epoch` must be a multiple of batch."""
+def crop_table(bank: ImageBank, size: int, seed: int, start_epoch: int, epochs: int, per_epoch: int,
+               lesion_share: float, centre: str = "pixel") -> np.ndarray:
+    """(epoch, position, image, y0, x0) int64 rows: every crop of epochs start_epoch..epochs-1."""
     plans = [crop_plan(bank, size, per_epoch, seed, e, lesion_share, centre) for e in range(start_epoch, epochs)]
     epoch_col = np.repeat(np.arange(start_epoch, epochs), per_epoch)
     pos_col = np.tile(np.arange(per_epoch), epochs - start_epoch)
-    table = np.column_stack([epoch_col, pos_col, np.concatenate(plans)]).astype(np.int64)
+    return np.column_stack([epoch_col, pos_col, np.concatenate(plans)]).astype(np.int64)
+
+
+def cut_crop(bank: ImageBank, row: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The float32 image and uint8 0/1 HxWxK mask of one crop-table row."""
+    i, y, x = (int(v) for v in row[2:])
+    return _cut(bank.images[i], y, x, size).astype(np.float32), unpack(_cut(bank.masks[i], y, x, size), bank.channels)
+
+
+def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch: int, epochs: int,
+                 per_epoch: int, lesion_share: float, cfg: Augment | None, centre: str = "pixel"):
+    """A tf.data.Dataset of fresh crops for epochs start_epoch..epochs-1; `per_epoch` must be a multiple of
+    batch (lesionseg.arrays.crop_batches gives the same batches without TensorFlow)."""
+    table = crop_table(bank, size, seed, start_epoch, epochs, per_epoch, lesion_share, centre)
+
+    import tensorflow as tf
+
+    from .pipeline import AUTOTUNE, augment
 
     channels = bank.channels
 
-    def cut(row):
-        i, y, x = (int(v) for v in row[2:])
-        return _cut(bank.images[i], y, x, size).astype(np.float32), unpack(_cut(bank.masks[i], y, x, size), channels)
-
     def load(row):
-        image, mask = tf.numpy_function(cut, [row], [tf.float32, tf.uint8], stateful=False)
+        image, mask = tf.numpy_function(lambda r: cut_crop(bank, r, size), [row], [tf.float32, tf.uint8],
+                                        stateful=False)
         image = tf.ensure_shape(image, (size, size, 3))
         mask = tf.cast(tf.ensure_shape(mask, (size, size, channels)), tf.float32)
         if cfg is not None:

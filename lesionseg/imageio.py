@@ -95,15 +95,25 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def save_png(arr: np.ndarray, path: Path, compress_level: int = 1) -> None:
+def save_png(arr: np.ndarray, path: Path, rle: bool = False) -> None:
+    """HxW or HxWx3 uint8 (RGB) as PNG, encoded by OpenCV's libpng at its fast default (about twice as
+    fast as Pillow's). `rle`: run-length deflate, faster again on maps that are mostly 0
+    (probabilities, masks), for a few percent more bytes."""
+    import cv2
+
+    params = [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE] if rle else []
+    pixels = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR) if arr.ndim == 3 else arr
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(pixels), params)
+    if not ok:
+        raise PipelineError(f"{path}: could not encode this image as PNG")
     with atomic_path(path) as tmp:
-        Image.fromarray(arr).save(tmp, format="PNG", compress_level=compress_level)
+        tmp.write_bytes(encoded.tobytes())
 
 
 def save_probability(prob: np.ndarray, path: Path) -> None:
     """An HxW probability map in [0, 1] as an 8-bit PNG (round(p * 255), the IDRiD submission format):
     the one writer of evaluate.py's probabilities/ and infer.py's <stem>_prob.png."""
-    save_png(np.round(prob * 255).astype(np.uint8), path, compress_level=6)
+    save_png(np.round(prob * 255).astype(np.uint8), path, rle=True)
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

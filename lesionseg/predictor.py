@@ -1,7 +1,8 @@
 """The one way a photograph becomes probability maps.
 
-A Predictor holds the network and its bundle (lesionseg.bundle: the lesions, the input preparation,
-with the working scale or field-of-view rule, and the inference settings). evaluate.py, infer.py,
+A Predictor holds the network, run by one of the engines of lesionseg.engines, and its bundle
+(lesionseg.bundle: the lesions, the input preparation, with the working scale or field-of-view
+rule, and the inference settings). evaluate.py, infer.py,
 the whole-image validation scoring in training, the bench scripts and a notebook all call it, so no
 stage can feed the network differently from another:
 
@@ -16,41 +17,56 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from .bundle import Bundle
+from .engines import Network, as_network
+from .errors import PipelineError
 from .predict import Inference, predict_prepared
 from .prep import Prep, prepare_image, to_original
 
 
 @dataclass(frozen=True)
 class Predictor:
-    model: keras.Model | None  # None: a predictor that only prepares inputs (see with_model)
+    network: Network | None  # None: a predictor that only prepares inputs (see with_model)
     bundle: Bundle
     inference: Inference = Inference()  # in use: the bundle's, unless the caller chose others
+    engine: str = "tensorflow"
 
     @classmethod
     def load(cls, folder: Path, overrides: dict[str, Any] | None = None,
-             thresholds_optional: bool = False) -> Predictor:
+             thresholds_optional: bool = False, engine: str = "auto") -> Predictor:
         """The model of a checkpoints or models/<name> folder with its bundle (checked against the
-        model's outputs), predicting with the stored inference settings but for `overrides`."""
+        model's outputs), predicting with the stored inference settings but for `overrides`, on
+        `engine` (lesionseg.engines; auto: the fastest one installed that the folder has an export for)."""
         from .checkpoints import load_trained, model_bundle
+        from .engines import choose, open_network
         from .model import with_precision
 
-        trained = load_trained(folder)
-        bundle = model_bundle(trained, folder, thresholds_optional)
-        inference = replace(bundle.inference, **(overrides or {}))
-        return cls(with_precision(trained, inference.precision), bundle, inference)
+        stored = Bundle.read(folder, thresholds_optional) if folder.is_dir() else None
+        engine = choose(engine, folder, stored)
+        if engine == "tensorflow":
+            trained = load_trained(folder)
+            bundle = model_bundle(trained, folder, thresholds_optional)
+            inference = replace(bundle.inference, **(overrides or {}))
+            return cls(as_network(with_precision(trained, inference.precision)), bundle, inference, engine)
+        if stored is None:
+            raise PipelineError(f"{folder}: no such model folder")
+        inference = replace(stored.inference, **(overrides or {}))
+        network = open_network(engine, folder, stored, inference.precision)
+        if network.outputs != len(stored.lesions):
+            raise PipelineError(f"{folder}: the exported model has {network.outputs} output(s) but its settings name "
+                                f"{len(stored.lesions)} lesion(s); export it again (python -m lesionseg.export)")
+        return cls(network, stored, inference, engine)
 
     @classmethod
     def preparing(cls, prep: Prep, inference: Inference = Inference()) -> Predictor:
         """A predictor without a network yet: prepares inputs now, predicts after with_model."""
         return cls(None, Bundle.for_prep(prep), inference)
 
-    def with_model(self, model: keras.Model) -> Predictor:
-        """The same preparation and settings on another network (e.g. the one being trained)."""
-        return replace(self, model=model)
+    def with_model(self, model: Any) -> Predictor:
+        """The same preparation and settings on another network (e.g. the Keras model being trained)."""
+        return replace(self, network=as_network(model), engine="tensorflow")
 
     @property
     def prep(self) -> Prep:
@@ -67,9 +83,9 @@ class Predictor:
 
     def predict_prepared(self, prepared: np.ndarray) -> np.ndarray:
         """HxWxK probabilities at the working scale for an input from `prepare`."""
-        if self.model is None:
+        if self.network is None:
             raise ValueError("this predictor holds no network: use with_model first")
-        return predict_prepared(self.model, prepared, self.inference)
+        return predict_prepared(self.network, prepared, self.inference)
 
     def predict(self, image: np.ndarray, name: str = "") -> np.ndarray:
         """HxWxK float32 probabilities at the photograph's own size; `name` is for warnings."""

@@ -52,6 +52,10 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if "tensorflow" in sys.modules:
         return
+    if os.environ["KERAS_BACKEND"] != "tensorflow":  # Keras on JAX or PyTorch: TensorFlow may be absent
+        import keras  # noqa: F401
+
+        return
     with filtered_stderr():
         import keras  # noqa: F401
         import tensorflow

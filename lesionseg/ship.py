@@ -1,5 +1,6 @@
 """Package a trained run as a shipped model: models/<name>/ laid out like checkpoints/ (model.keras
-without optimizer state, bundle.json) plus MODEL_CARD.md with its held-out figures.
+without optimizer state, bundle.json, and model.onnx for the faster engines unless --no-onnx) plus
+MODEL_CARD.md with its held-out figures.
 
     .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half
 
@@ -65,9 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", type=Path, required=True, help="a run folder with checkpoints/ and results/")
     ap.add_argument("--name", required=True, help="folder name under models/")
     ap.add_argument("--models", type=Path, default=MODELS)
+    ap.add_argument("--no-onnx", action="store_true", help="ship without the ONNX export (lesionseg.export)")
     args = ap.parse_args(argv)
     dest = args.models / args.name
     path = export(args.run / "checkpoints", dest)
+    if not args.no_onnx:
+        from .export import export_onnx
+
+        export_onnx(dest)
     with atomic_path(dest / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results"))
     size = path.stat().st_size / 1e6

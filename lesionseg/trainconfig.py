@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 # may differ on resume: where things are, how long, how many processes and threads, what is logged;
-# the learning rate and Adam's betas (the optimizer's own state comes from the checkpoint)
+# the learning rate and Adam's betas (the optimizer's own state comes from the checkpoint); the input
+# path (tf.data and numpy give the same batches)
 FREE_ON_RESUME = frozenset({"data", "checkpoints", "epochs", "learning_rate", "beta_1", "beta_2", "workers",
-                            "keep_last", "preview_patches", "logical_cpus", "threads", "fresh", "tensorboard"})
+                            "keep_last", "preview_patches", "logical_cpus", "threads", "fresh", "tensorboard",
+                            "input", "input_threads", "max_minutes"})
 
 
 def _plain(value: Any) -> Any:

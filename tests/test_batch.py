@@ -52,16 +52,16 @@ def test_a_killed_run_resumes_where_it_stopped_with_the_same_outputs(model, phot
     whole = tmp_path / "whole"
     assert run(model, whole, str(photos)) == 0
     calls = []
-    real = Predictor.predict
+    real = Predictor.predict_prepared  # the network's part of infer.py's work on a photograph
 
-    def dies_on_the_third(self, image, name=""):
-        calls.append(name)
+    def dies_on_the_third(self, prepared):
+        calls.append(prepared.shape)
         if len(calls) == 3:
             raise KeyboardInterrupt  # killed while the third photograph is being segmented
-        return real(self, image, name)
+        return real(self, prepared)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(Predictor, "predict", dies_on_the_third)
+    monkeypatch.setattr(Predictor, "predict_prepared", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         run(model, out, str(photos))
     assert len(pd.read_csv(out / "areas.csv")) == 2  # the two finished photographs are kept
@@ -69,11 +69,11 @@ def test_a_killed_run_resumes_where_it_stopped_with_the_same_outputs(model, phot
         f.write(str(photos / "im9.png"))  # and the kill cut a third row short
     calls.clear()
 
-    def counted(self, image, name=""):
-        calls.append(name)
-        return real(self, image, name)
+    def counted(self, prepared):
+        calls.append(prepared.shape)
+        return real(self, prepared)
 
-    monkeypatch.setattr(Predictor, "predict", counted)
+    monkeypatch.setattr(Predictor, "predict_prepared", counted)
     capsys.readouterr()
     assert run(model, out, str(photos)) == 0
     assert "2 of 5 photographs already segmented" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import train
 from lesionseg.bundle import Bundle
 from lesionseg.errors import PipelineError
 from lesionseg.imageio import read_csv
+from lesionseg.predictor import Predictor
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +166,9 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
                    str(run / "results"), *EVAL])
     ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     shipped = tmp_path / "models" / "m"
-    assert sorted(p.name for p in shipped.iterdir()) == ["bundle.json", "figures.md", "model.keras"]
-    assert Bundle.read(shipped) == Bundle.read(run / "checkpoints")
+    assert sorted(p.name for p in shipped.iterdir()) == ["bundle.json", "figures.md", "model.keras", "model.onnx"]
+    assert replace(Bundle.read(shipped), exports={}) == Bundle.read(run / "checkpoints")
+    assert Predictor.load(shipped).engine != "tensorflow"  # the export is current: a faster engine runs it
     from lesionseg.checkpoints import load_trained
 
     assert getattr(load_trained(shipped), "optimizer", None) is None  # no Adam moments (2x the weights)

@@ -1,0 +1,181 @@
+"""The network behind a Predictor, run by one of three engines:
+
+tensorflow   the Keras model itself (model.keras); always there, and the only one for training.
+onnxruntime  the bundle's ONNX export (model.onnx, made by `python -m lesionseg.export`).
+openvino     the same ONNX file, compiled by OpenVINO for this CPU: the fastest here (README, bench).
+
+Every engine gives the same logits for the same input (tests/test_engines.py holds them to 1e-3 in
+probability), so the tiling, flips, thresholds and figures around it are shared: lesionseg.predict
+only ever calls `Network.logits`. `auto` takes the fastest installed engine for which the folder has
+a current export, and TensorFlow otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import PipelineError
+
+ENGINES = ("tensorflow", "onnxruntime", "openvino")
+CHOICES = ("auto",) + ENGINES
+FASTEST_FIRST = ("openvino", "onnxruntime")  # measured by bench/bench_infer.py
+PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+OPENVINO_PRECISION = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+SHAPES_KEPT = 4  # compiled input shapes an OpenVINO network keeps (one camera's photographs share one)
+
+
+class Network(Protocol):
+    """What prediction needs from a network: its float32 logits for a batch of prepared inputs."""
+
+    outputs: int  # channels: one per lesion
+    multiple: int  # input sides must be a multiple of this
+
+    def logits(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class KerasNetwork:
+    model: Any  # keras.Model
+    outputs: int = 0
+    multiple: int = 0
+
+    def __post_init__(self):
+        from .model import input_multiple, model_outputs
+
+        self.outputs, self.multiple = model_outputs(self.model), input_multiple(self.model)
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """predict_on_batch runs a compiled graph (conv, BN and ReLU fused): 1.4x faster than eager calls."""
+        return np.asarray(self.model.predict_on_batch(batch), np.float32)
+
+
+def as_network(net: Any) -> Network:
+    """A Network as it is; a Keras model wrapped (training scores the model it is fitting)."""
+    return net if hasattr(net, "logits") else KerasNetwork(net)
+
+
+@dataclass
+class OnnxRuntimeNetwork:
+    path: Path
+    outputs: int
+    multiple: int
+    session: Any = None
+
+    def __post_init__(self):
+        ort = _package("onnxruntime")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(self.session.run(None, {self.input: np.asarray(batch, np.float32)})[0], np.float32)
+
+
+@dataclass
+class OpenVINONetwork:
+    """Compiled once per input shape (a static shape runs faster than a dynamic one; about 0.5 s)."""
+
+    path: Path
+    outputs: int
+    multiple: int
+    precision: str = "float32"
+    compiled: dict[tuple[int, ...], Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.ov = _package("openvino")
+        self.core = self.ov.Core()
+        self.config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION[self.precision]}
+
+    def _compiled(self, shape: tuple[int, ...]) -> Any:
+        if shape not in self.compiled:
+            if len(self.compiled) >= SHAPES_KEPT:
+                self.compiled.pop(next(iter(self.compiled)))
+            model = self.core.read_model(str(self.path))
+            model.reshape(list(shape))
+            self.compiled[shape] = self.core.compile_model(model, "CPU", self.config)
+        return self.compiled[shape]
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.ascontiguousarray(batch, np.float32)
+        return np.array(self._compiled(batch.shape)(batch)[0], np.float32)
+
+
+def describe(engine: str) -> str:
+    """The engine as a log line names it: the Keras model runs on Keras's backend, TensorFlow or not."""
+    if engine != "tensorflow":
+        return engine
+    import keras
+
+    backend = keras.backend.backend()
+    return engine if backend == "tensorflow" else f"the Keras model on {backend} (no ONNX engine)"
+
+
+def _package(name: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise PipelineError(f"the {name} engine needs the {PACKAGES[name]} package, which is not installed: "
+                            f"`pip install {PACKAGES[name]}` (make installs it), or use --engine tensorflow") from None
+
+
+def installed(name: str) -> bool:
+    import importlib.util
+
+    return name == "tensorflow" or importlib.util.find_spec(PACKAGES[name]) is not None
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file: ties an export to the exact model.keras it was made from."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def current_export(folder: Path, bundle: Any) -> dict | None:
+    """The bundle's ONNX export record when model.onnx is there and was made from this model.keras."""
+    from .checkpoints import EXPORT
+
+    record = bundle.exports.get("onnx")
+    if not record or not (folder / record["file"]).is_file() or not (folder / EXPORT).is_file():
+        return None
+    return record if record["source_sha256"] == file_digest(folder / EXPORT) else None
+
+
+def choose(engine: str, folder: Path, bundle: Any) -> str:
+    """The engine to run: `auto` is the fastest installed one the folder has a current export for."""
+    if engine not in CHOICES:
+        raise PipelineError(f"unknown engine {engine!r}; use one of {', '.join(CHOICES)}")
+    if engine != "auto":
+        return engine
+    if bundle is not None and current_export(folder, bundle):
+        for name in FASTEST_FIRST:
+            if installed(name):
+                return name
+    return "tensorflow"
+
+
+def open_network(engine: str, folder: Path, bundle: Any, precision: str) -> Network:
+    """The exported network of `folder` for an ONNX engine; a missing or stale export says how to make it."""
+    record = current_export(folder, bundle)
+    if record is None:
+        raise PipelineError(f"{folder}: no ONNX export of this model.keras (model.onnx missing or made from "
+                            f"another model) for the {engine} engine; make it with `python -m lesionseg.export "
+                            f"{folder}`, or use --engine tensorflow")
+    path, outputs, multiple = folder / record["file"], int(record["outputs"]), int(record["input_multiple"])
+    if engine == "openvino":
+        _package("openvino")
+        return OpenVINONetwork(path, outputs, multiple, precision)
+    if precision != "float32":
+        raise PipelineError(f"the onnxruntime engine computes in float32 only, not {precision}; "
+                            "use --precision float32 or another engine")
+    return OnnxRuntimeNetwork(path, outputs, multiple)

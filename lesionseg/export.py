@@ -1,0 +1,97 @@
+"""Export a model folder's network to ONNX, for the onnxruntime and openvino engines (lesionseg.engines).
+
+    .venv/bin/python -m lesionseg.export models/idrid-ex-unet8-half [checkpoints ...]
+
+model.onnx is written beside model.keras, and bundle.json records it with the digest of the
+model.keras it was made from, so an export left over from an earlier training is never used. The
+settings (lesions, preparation, thresholds) stay in bundle.json, one copy for every engine. Before
+it is kept, the export is run on a test input and must give the Keras model's probabilities within
+TOLERANCE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PipelineError, run_cli
+
+ONNX_FILE = "model.onnx"
+TOLERANCE = 1e-3  # largest difference in probability allowed between the export and model.keras
+CHECK_SIDES = (3, 5)  # the test input's sides, in multiples of the model's input multiple
+
+
+def _check_input(multiple: int) -> np.ndarray:
+    """A fixed photograph-like input: smooth colour with speckle, 0..255 like a prepared photograph."""
+    rng = np.random.default_rng(0)
+    h, w = (k * multiple for k in CHECK_SIDES)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([160 + 60 * xx, 80 + 40 * yy, 40 + 20 * xx * yy], axis=-1)
+    return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.float32)[None]
+
+
+def export_onnx(folder: Path) -> dict:
+    """Write folder/model.onnx from folder/model.keras, check it, and record it in bundle.json."""
+    import keras
+
+    from .checkpoints import EXPORT, load_trained, model_bundle
+    from .engines import ENGINES, OnnxRuntimeNetwork, OpenVINONetwork, file_digest, installed
+    from .model import input_multiple, model_outputs, sigmoid
+
+    model = load_trained(folder)
+    bundle = model_bundle(model, folder, thresholds_optional=True)
+    multiple, outputs = input_multiple(model), model_outputs(model)
+    sample = _check_input(multiple)
+    expected = sigmoid(model.predict_on_batch(sample))  # the model must have run once before export
+    tmp = folder / f"model.tmp-{os.getpid()}.onnx"
+    try:
+        try:
+            with warnings.catch_warnings():  # tf2onnx probes np.object, which NumPy 2 warns about
+                warnings.simplefilter("ignore", FutureWarning)
+                model.export(str(tmp), format="onnx", verbose=False)
+        except ImportError as exc:
+            raise PipelineError(f"exporting to ONNX needs tf2onnx and onnx ({exc}): `pip install tf2onnx onnx` "
+                                "(make installs them)") from None
+        checker = next((e for e in ENGINES[1:] if installed(e)), None)
+        if checker is None:
+            raise PipelineError("checking the export needs onnxruntime or openvino: `pip install onnxruntime`")
+        net = (OnnxRuntimeNetwork if checker == "onnxruntime" else OpenVINONetwork)(tmp, outputs, multiple)
+        diff = float(np.abs(sigmoid(net.logits(sample)) - expected).max())
+        if not diff <= TOLERANCE:
+            raise PipelineError(f"{folder}: the ONNX export differs from model.keras by {diff:.2g} in probability "
+                                f"(allowed {TOLERANCE}); keep using --engine tensorflow and report this")
+        os.replace(tmp, folder / ONNX_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
+    record = {"file": ONNX_FILE, "source": EXPORT, "source_sha256": file_digest(folder / EXPORT),
+              "outputs": outputs, "input_multiple": multiple, "checked_with": checker,
+              "checked_max_difference": diff, "keras": keras.__version__}
+    replace(bundle, exports=bundle.exports | {"onnx": record}).write(folder)
+    return record
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+", type=Path, help="model folders (checkpoints/ or models/<name>)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    for folder in args.folders:
+        record = export_onnx(folder)
+        print(f"{folder / record['file']}: exported; probabilities within {record['checked_max_difference']:.1e} "
+              f"of model.keras ({record['checked_with']})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,96 @@
+"""Every inference engine gives TensorFlow's answer: the ONNX export of a model bundle, run by ONNX
+Runtime and by OpenVINO, predicts a synthetic photograph within 1e-3 of the Keras model with flips
+averaged, and its masks differ on under 0.01% of pixels; an export left over from an earlier model,
+or a missing package, is refused with a message that says what to do."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import train_tiny
+
+import infer
+from lesionseg.engines import ENGINES, choose, installed
+from lesionseg.errors import PipelineError
+from lesionseg.export import ONNX_FILE, export_onnx
+from lesionseg.imageio import read_gray
+from lesionseg.predictor import Predictor
+from lesionseg.synthetic import fundus
+
+ONNX_ENGINES = [e for e in ENGINES[1:] if installed(e)]
+pytestmark = pytest.mark.skipif(not ONNX_ENGINES or not installed("tensorflow"), reason="no ONNX engine installed")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_ws, tmp_path_factory):
+    folder = train_tiny(tiny_ws, tmp_path_factory.mktemp("engines_ck"), "--epochs", "1", "--steps-per-epoch", "6")
+    before = json.loads((folder / "bundle.json").read_text())
+    record = export_onnx(folder)
+    after = json.loads((folder / "bundle.json").read_text())
+    assert {k: v for k, v in after.items() if k != "exports"} == {k: v for k, v in before.items() if k != "exports"}
+    assert after["exports"]["onnx"] == record and (folder / ONNX_FILE).is_file()
+    return folder
+
+
+@pytest.mark.parametrize("engine", ONNX_ENGINES)
+def test_an_engine_predicts_what_tensorflow_predicts(exported, engine):
+    image = fundus(700, 460, seed=11)[0]  # not a multiple of the model's input multiple: padding included
+    reference = Predictor.load(exported, {"tta": True}, engine="tensorflow").predict(image)
+    predictor = Predictor.load(exported, {"tta": True}, engine=engine)
+    assert predictor.engine == engine
+    prob = predictor.predict(image)
+    assert prob.shape == reference.shape == (460, 700, 1)
+    assert np.abs(prob - reference).max() <= 1e-3
+    for threshold in (0.5, float(np.median(reference))):  # the median: half the pixels sit near it
+        assert ((prob >= threshold) != (reference >= threshold)).mean() < 1e-4
+    assert reference.std() > 1e-3  # the maps compared are not flat
+
+
+def test_auto_takes_an_installed_onnx_engine_only_for_a_current_export(exported, tmp_path):
+    from lesionseg.bundle import Bundle
+
+    assert choose("auto", exported, Bundle.read(exported)) == ONNX_ENGINES[-1]  # openvino first when there
+    stale = tmp_path / "stale"
+    shutil.copytree(exported, stale)
+    with (stale / "model.keras").open("ab") as f:
+        f.write(b"\0")  # another model.keras than the one exported (as after training again)
+    assert choose("auto", stale, Bundle.read(stale)) == "tensorflow"
+    with pytest.raises(PipelineError, match="python -m lesionseg.export"):
+        Predictor.load(stale, engine=ONNX_ENGINES[0])
+    with pytest.raises(PipelineError, match="unknown engine"):
+        choose("tensorrt", exported, Bundle.read(exported))
+
+
+def test_a_missing_engine_package_says_how_to_install_it(exported, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def without_openvino(name, *args):
+        if name == "openvino":
+            raise ImportError("No module named 'openvino'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_openvino)
+    with pytest.raises(PipelineError, match="pip install openvino"):
+        Predictor.load(exported, engine="openvino")
+
+
+def test_infer_gives_the_same_masks_and_areas_on_every_engine(exported, tiny_ws, tmp_path):
+    photos = tiny_ws.parent / "raw" / "images"
+    tables = {}
+    for engine in ["tensorflow", *ONNX_ENGINES]:
+        out = tmp_path / engine
+        assert infer.main(["--checkpoints", str(exported), "--out", str(out), "--engine", engine,
+                           "--threshold", "0.5", str(photos)]) == 0
+        tables[engine] = pd.read_csv(out / "areas.csv")
+    reference = tables.pop("tensorflow")
+    masks = sorted(p.name for p in (tmp_path / "tensorflow").glob("*_mask.png"))
+    assert len(masks) == len(reference) > 0
+    for engine, table in tables.items():
+        assert table.image.tolist() == reference.image.tolist()
+        differ = sum(int((read_gray(tmp_path / engine / m) != read_gray(tmp_path / "tensorflow" / m)).sum())
+                     for m in masks)
+        assert differ <= 1e-4 * reference.fov_pixels.sum(), engine
