@@ -56,8 +56,6 @@ def blas_rate(n: int = 4096, repeats: int = 5) -> float:
 
 def staged(segmenter, paths: list[Path]) -> dict[str, float]:
     """Seconds per photograph in each stage, the stages run one after another."""
-    import numpy as np
-
     from lesionseg.imageio import read_rgb
     from lesionseg.prep import to_original
 
@@ -66,13 +64,13 @@ def staged(segmenter, paths: list[Path]) -> dict[str, float]:
         t = [time.perf_counter()]
         image = read_rgb(path)
         t.append(time.perf_counter())
-        prepared = segmenter.predictor.prepare(image, str(path))
+        loaded = segmenter.prepare(path, image)
         t.append(time.perf_counter())
-        prob = segmenter.compute(path, (image, prepared))
+        prob = segmenter.compute(path, loaded)
         t.append(time.perf_counter())
-        prob = to_original(np.asarray(prob), *image.shape[:2])
+        prob = to_original(prob, *image.shape[:2])
         t.append(time.perf_counter())
-        segmenter.save(image, prob, path.stem)
+        segmenter.save(loaded, prob, path.stem)
         t.append(time.perf_counter())
         for stage, a, b in zip(STAGES, t, t[1:], strict=False):
             spent[stage] += (b - a) / len(paths)

@@ -77,9 +77,10 @@ class Predictor:
         """The outputs' lesions, in order (one name for a single-output model)."""
         return self.bundle.lesions
 
-    def prepare(self, image: np.ndarray, name: str = "") -> np.ndarray:
-        """The network's input for an HxWx3 uint8 photograph; `name` is for warnings."""
-        return prepare_image(image, self.prep, self.prep.factor(image, name))
+    def prepare(self, image: np.ndarray, name: str = "", diameter: float | None = None) -> np.ndarray:
+        """The network's input for an HxWx3 uint8 photograph; `name` is for warnings, `diameter` its
+        field of view's when already measured (lesionseg.fov.measure)."""
+        return prepare_image(image, self.prep, self.prep.factor(image, name, diameter))
 
     def predict_prepared(self, prepared: np.ndarray) -> np.ndarray:
         """HxWxK probabilities at the working scale for an input from `prepare`."""

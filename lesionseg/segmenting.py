@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from .errors import warn
-from .fov import fov_from_image
+from .fov import measure
 from .imageio import read_rgb, save_png, save_probability
 from .multi import colour
 from .overlay import PRED, legend, overlay
 from .predictor import Predictor
 from .prep import to_original
 
-Loaded = tuple[np.ndarray, np.ndarray]  # the photograph, and the network's input made from it
+Loaded = tuple[np.ndarray, np.ndarray, int]  # the photograph, the network's input, its field of view in pixels
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,12 @@ class Segmenter:
 
     def read(self, path: Path) -> Loaded:
         """Decode and prepare (PipelineError for an unreadable file)."""
-        image = read_rgb(path)
-        return image, self.predictor.prepare(image, str(path))
+        return self.prepare(path, read_rgb(path))
+
+    def prepare(self, path: Path, image: np.ndarray) -> Loaded:
+        """The network's input and the field of view's area, from one look at the field of view."""
+        fov, diameter = measure(image)
+        return image, self.predictor.prepare(image, str(path), diameter), int(fov.sum())
 
     def compute(self, path: Path, loaded: Loaded) -> np.ndarray:
         """Probabilities at the working scale: the network, flips included."""
@@ -63,13 +67,12 @@ class Segmenter:
 
     def write(self, path: Path, loaded: Loaded, prob: np.ndarray) -> dict:
         """Resample to the photograph's size, write its files, and return its areas.csv row."""
-        image = loaded[0]
-        prob = to_original(prob, *image.shape[:2])
-        return {"image": str(path), "stem": path.stem} | self.save(image, prob, path.stem)
+        prob = to_original(prob, *loaded[0].shape[:2])
+        return {"image": str(path), "stem": path.stem} | self.save(loaded, prob, path.stem)
 
-    def save(self, image: np.ndarray, prob: np.ndarray, stem: str) -> dict:
-        """Write one photograph's maps, masks and overlay; return its areas figures."""
-        area = int(fov_from_image(image).sum())
+    def save(self, loaded: Loaded, prob: np.ndarray, stem: str) -> dict:
+        """Write one photograph's maps, masks and overlay (`prob` at its size); return its areas figures."""
+        image, _, area = loaded
         lesions, thresholds, out = self.predictor.prep.lesions, self.thresholds, self.out
         if not lesions:  # one lesion: the files and areas.csv columns it always had
             pred = prob[..., 0] >= thresholds[0]
