@@ -19,25 +19,25 @@ from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import run_cli, warn
 from lesionseg.quiet import quiet_tensorflow
 
-DATA = Path("data")
-CHECKPOINTS = Path("checkpoints")
-RESULTS = Path("results")
-MODE = "fast"  # fast: large tiles with margins; faithful: the 512/256 patch grid, averaged (README: why)
+DATA = Path("data")  # the workspace: val_images.csv and test.csv
+CHECKPOINTS = Path("checkpoints")  # the model folder (train.py's, or models/<name>)
+RESULTS = Path("results")  # where metrics, plots, maps and overlays go
+MODE = "fast"  # fast: large tiles with margins; faithful: the 512/256 patch grid, averaged (docs/pipeline.md: why)
 PRECISION = "float32"  # float32 | bfloat16 (CPU) | float16 (GPU)
-PATCH_SIZE = 512
-STRIDE = 256
-BATCH_SIZE = 8
+PATCH_SIZE = 512  # faithful mode: the patch grid
+STRIDE = 256  # faithful mode: its step
+BATCH_SIZE = 8  # patches or tiles per network call
 GAUSSIAN = False  # faithful mode: nnU-Net Gaussian weights instead of a plain average
 TILE = 4352  # fast mode: largest tile side before the image is split (a whole IDRiD image is one tile)
 MARGIN = 128  # fast mode: context on each side of a tile, cropped off after prediction
-THRESHOLD_RULE = "max_dice"  # max_dice | fp_budget | fixed (README: the rule)
+THRESHOLD_RULE = "max_dice"  # max_dice | fp_budget | fixed (docs/pipeline.md: the rule)
 FP_BUDGET = 2000.0  # fp_budget rule: average false-positive pixels per image allowed
-FIXED_THRESHOLD = 0.5
+FIXED_THRESHOLD = 0.5  # the threshold of the fixed rule
 LESION_OVERLAP = 0.2  # lesion-level: share of a lesion (or of a predicted component) that must overlap
 OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
-ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (README)
+ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
 
 CONSTANTS = script_constants(globals())
 PAPER = {"sensitivity": 0.88609, "specificity": 0.99944, "ppv": 0.82689, "idrid_best_ex_aupr": 0.885}

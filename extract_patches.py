@@ -25,23 +25,25 @@ from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
 from lesionseg.prep import Prep
 
-DATA = Path("data")
+DATA = Path("data")  # the workspace of gt_binary.py
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
 SCALE_BY = "factor"  # factor: SCALE times each photograph's size (the paper) | fov: each photograph resampled
 # so that its field of view is as wide as SCALE times the training photographs' median (any camera)
 FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measured as said above
 LEVEL = 0.0  # > 0: each photograph first brought to this median brightness (largest of R, G, B) in its field
 # of view, as another camera's darker photographs would be; 0: as it is (the paper)
+COLOUR = ""  # R,G,B: instead, each channel brought to its own median in the field of view (light and colour
+# cast at once); auto: the medians of the non-test photographs; empty: as it is
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
-PATCH_SIZE = 512
-STRIDE = 256
+PATCH_SIZE = 512  # patch side, in pixels at the working scale
+STRIDE = 256  # step between patches; the last row and column are snapped to the edge
 MIN_LESION_PIXELS = 1  # a patch with at least this many lesion pixels is positive (the paper's code: 1)
 NEG_PER_POS = 1.0  # negatives kept per positive; the paper's balance is 1. Negative: keep all
 INCLUDE_TEST = False  # also tile the layout's testing images (they are held out by default)
-SEED = 42
-WORKERS = default_workers()
+SEED = 42  # the draw of the negatives
+WORKERS = default_workers()  # parallel processes
 
 CONSTANTS = script_constants(globals())
 
@@ -56,12 +58,44 @@ def _diameter(path: Path) -> float | None:
     return fov_diameter(read_rgb(path))
 
 
+def _medians(path: Path) -> np.ndarray | None:
+    from lesionseg.prep import channel_medians
+
+    return channel_medians(read_rgb(path))
+
+
+def colour_target(text: str, manifest: pd.DataFrame, data: Path, workers: int) -> tuple[float, ...]:
+    """--colour as stored: typed R,G,B, or `auto`, the median over the non-test photographs of each
+    one's field-of-view channel medians (no label is read: it is a property of the camera)."""
+    if text.strip().lower() != "auto":
+        return parse_colour(text)
+    paths = [resolve(p, data) for p in manifest[manifest.split != "test"].image]
+    found = [m for m in pmap(_medians, paths, workers, "colour") if m is not None]
+    if not found:
+        raise PipelineError(f"{data / 'manifest.csv'}: no photograph shows a field of view to measure its colour "
+                            "on; give --colour R,G,B")
+    target = tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
+    print(f"colour: {len(found)} photographs, field-of-view channel medians R, G, B {target}")
+    return target
+
+
+def parse_colour(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",")) if text.strip() else ()
+    except ValueError:
+        values = (0.0,)
+    if values and len(values) != 3:
+        raise PipelineError(f"--colour {text!r}: give three channel medians R,G,B (e.g. 160,80,25), auto, or "
+                            "nothing")
+    return values
+
+
 def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None]]:
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
     times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
-                "level": args.level}
+                "level": args.level, "colour": colour_target(args.colour, manifest, args.data, args.workers)}
     if args.scale_by == "factor":
         return Prep(**settings), [None] * len(manifest)
     paths = [resolve(p, args.data) for p in manifest.image]

@@ -27,7 +27,7 @@ RAW = Path("data/IDRiD")  # the dataset as downloaded
 DATA = Path("data")  # workspace of derived files
 LESION = "EX"  # IDRiD lesion: EX hard exudates, HE haemorrhages, MA, SE, OD; several: EX,HE,MA,SE
 THRESHOLD = 50  # grey level from which a mask pixel is lesion (the paper's code)
-WORKERS = default_workers()
+WORKERS = default_workers()  # parallel processes
 
 CONSTANTS = script_constants(globals())
 

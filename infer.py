@@ -25,22 +25,22 @@ from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.quiet import quiet_tensorflow
 
-CHECKPOINTS = Path("checkpoints")
+CHECKPOINTS = Path("checkpoints")  # the model folder; with no model there, the shipped one
 SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
-OUT = Path("results/infer")
+OUT = Path("results/infer")  # where the maps, masks, overlays and areas.csv go
 THRESHOLD = None  # None: each lesion's threshold stored with the model by evaluate.py (0.5 if none, with a warning)
 
 # How whole images are predicted. None: as stored with the model, the settings its threshold was chosen under
 MODE = None  # fast | faithful
 PRECISION = None  # float32 | bfloat16 (CPU) | float16 (GPU)
-PATCH_SIZE = None
-STRIDE = None
-BATCH_SIZE = None
-TILE = None
-MARGIN = None
+PATCH_SIZE = None  # None: the model's stored setting (evaluate.py's flags of the same name)
+STRIDE = None  # None: the model's
+BATCH_SIZE = None  # None: the model's
+TILE = None  # None: the model's
+MARGIN = None  # None: the model's
 TTA = None  # average the probabilities of the four flips
-ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (README)
-OVERLAY_SCALE = 2
+ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
+OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 PART = "1/1"  # K/N: only every N-th input from the K-th, for N machines or processes sharing a batch
 FRESH = False  # start areas.csv over even when --out holds a run with the same model and settings
 
@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def model_folder(checkpoints: Path, shipped: Path) -> Path:
+    """The model to use: checkpoints/, or the shipped model when checkpoints/ holds none (said once)."""
+    if not shipped.is_absolute() and not shipped.exists():  # run from another folder
+        shipped = Path(__file__).resolve().parent / shipped
+    if not (checkpoints / "model.keras").is_file() and (shipped / "model.keras").is_file():
+        print(f"no model in {checkpoints}/: using the shipped model {shipped} (see {shipped / 'MODEL_CARD.md'})")
+        return shipped
+    return checkpoints
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_tensorflow()
@@ -70,20 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.rowlog import RowLog
     from lesionseg.segmenting import Segmenter
 
-    if not args.shipped.is_absolute() and not args.shipped.exists():  # run from another folder
-        args.shipped = Path(__file__).resolve().parent / args.shipped
-    if not (args.checkpoints / "model.keras").is_file() and (args.shipped / "model.keras").is_file():
-        print(f"no model in {args.checkpoints}/: using the shipped model {args.shipped} "
-              f"(see {args.shipped / 'MODEL_CARD.md'})")
-        args.checkpoints = args.shipped
+    folder = model_folder(args.checkpoints, args.shipped)
     typed = {f.name: getattr(args, f.name) for f in fields(Inference) if getattr(args, f.name, None) is not None}
-    segmenter = Segmenter.load(args.checkpoints, args.out, args.threshold, typed, args.engine, args.overlay_scale)
+    segmenter = Segmenter.load(folder, args.out, args.threshold, typed, args.engine, args.overlay_scale)
     predictor, thresholds = segmenter.predictor, segmenter.thresholds
     print(f"engine: {describe(predictor.engine)}")
     bundle = predictor.bundle
     files = share(list_inputs(args.inputs, args.out), args.part)
     areas_path, errors_path = tables(args.out, args.part)
-    signature = {"model": str(args.checkpoints.resolve()), "bundle": bundle.as_dict(), "thresholds": thresholds,
+    signature = {"model": str(folder.resolve()), "bundle": bundle.as_dict(), "thresholds": thresholds,
                  "inference": asdict(predictor.inference), "overlay_scale": args.overlay_scale}
     resume = continues(args.out, signature) and not args.fresh
     if areas_path.is_file() and not resume:

@@ -20,13 +20,13 @@ from lesionseg.layouts import IDRID_SPLITS, LESIONS
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.synthetic import fundus_lesions, write_palette_tiff_1bit, write_rgba_mask
 
-OUT = Path("data/IDRiD")
-N_IMAGES = 12
-SIZE = "4288x2848"
-TEST_SHARE = 1 / 3
-SEED = 0
+OUT = Path("data/IDRiD")  # written in the official IDRiD layout
+N_IMAGES = 12  # synthetic photographs
+SIZE = "4288x2848"  # width x height
+TEST_SHARE = 1 / 3  # share that goes to the layout's testing set
+SEED = 0  # the drawing of the photographs
 HAEMORRHAGES = 0  # haemorrhage-like blots per image (0: exudates only, and no HE masks)
-WORKERS = default_workers()
+WORKERS = default_workers()  # parallel processes
 
 CONSTANTS = script_constants(globals())
 

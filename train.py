@@ -21,20 +21,20 @@ from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.multi import mask_column, parse_weights, per_lesion_weights
 from lesionseg.quiet import quiet_tensorflow
 
-DATA = Path("data")
-CHECKPOINTS = Path("checkpoints")
+DATA = Path("data")  # the workspace: train.csv, val.csv, val_images.csv
+CHECKPOINTS = Path("checkpoints")  # the run folder: resumed when it holds a run
 BASE_FILTERS = 16  # the paper: 16, 32, ..., 1024
 DEPTH = 7  # levels, bottom included
 L2_REG = 1e-5  # L2 kernel regularisation (Keras convention: l2 * sum(w^2))
 POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1); several: 3,5 per lesion
-LEARNING_RATE = 1e-4
-BETA_1 = 0.9
-BETA_2 = 0.999
+LEARNING_RATE = 1e-4  # Adam (the paper); with cosine, the peak after the warm-up
+BETA_1 = 0.9  # Adam
+BETA_2 = 0.999  # Adam
 LOSS = "wbce"  # wbce (the paper) | wbce_dice: plus a batch soft-Dice loss | wbce_cldice: plus Dice and clDice
 LR_SCHEDULE = "constant"  # constant (the paper) | cosine: linear warm-up, then cosine decay to 0
 WARMUP_STEPS = 200  # cosine: steps of linear warm-up from 0 to LEARNING_RATE
-BATCH_SIZE = 8
-EPOCHS = 100
+BATCH_SIZE = 8  # patches per step (the paper)
+EPOCHS = 100  # the paper's
 STEPS_PER_EPOCH = 0  # 0: one pass over the training patches
 SAMPLING = "grid"  # grid (the paper): the extracted patches | crops: fresh crops each epoch from whole images
 LESION_CROP_SHARE = 0.5  # crops: share centred on a lesion pixel; the rest uniform in the field of view
@@ -44,22 +44,25 @@ VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images an
 WORKERS = 2  # processes that decode the whole training images (crops)
 INPUT = "auto"  # auto: tfdata under TensorFlow, numpy under another Keras backend | tfdata | numpy (in memory)
 INPUT_THREADS = 8  # numpy input: threads that build the batches ahead of the network
-AUGMENT = True
+AUGMENT = True  # flips, brightness and hue (below), seeded per patch
+
 # The paper's effective augmentation: its code added brightness 0.7 to 0..255 values (0.7 / 255 on
 # [0, 1] pixels, almost nothing) and rotated hue by up to 0.3, which does not depend on the scale.
 BRIGHTNESS_DELTA = 0.7 / 255  # on [0, 1] pixels; --brightness-delta 0.7 is the paper's stated value
-HUE_DELTA = 0.3
+HUE_DELTA = 0.3  # hue turned by up to this share of the circle (the paper's code, in effect)
 ROTATIONS = False  # also transpose half the patches: with the flips, every 90-degree rotation and mirror
 CONTRAST_DELTA = 0.0  # the paper has none; d scales each patch's contrast by a factor drawn in [1 - d, 1 + d]
-SEED = 42
+PHOTOMETRIC = 0  # crops: N other-camera versions of each training photograph (lesionseg.photometric); 0 none
+INIT = ""  # a model folder whose weights the run starts from (fine-tuning); empty: random weights
+SEED = 42  # initialisation, data order, crops and augmentation
 KEEP_LAST = 3  # per-epoch checkpoints kept
-PREVIEW_PATCHES = 4
+PREVIEW_PATCHES = 4  # validation patches drawn in previews/ after each epoch
 MIXED_PRECISION = "off"  # off | auto (float16 on GPU, bfloat16 on CPU) | mixed_float16 | mixed_bfloat16
 LOGICAL_CPUS = 0  # split the CPU into this many devices (tests of multi-device training)
 THREADS = 0  # CPU threads for the network (0: all cores); 1 lets two runs share a 2-core machine
 MAX_MINUTES = 0.0  # > 0: stop after the epoch that passes this much training time (run again to resume)
-FRESH = False
-TENSORBOARD = True
+FRESH = False  # start over: the earlier run is moved to checkpoints/previous-<time>/
+TENSORBOARD = True  # TensorBoard logs in checkpoints/tensorboard/
 
 CONSTANTS = script_constants(globals())
 
@@ -169,8 +172,11 @@ def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
         print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
         return model
     model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs)
+    if args.init:
+        ck.start_from(model, Path(args.init))
+        print(f"starting from the weights of {args.init}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps), args.beta_1, args.beta_2),
-                  loss=make_loss(args.loss, args.pos_weight), metrics=[dice_metric()])
+                  loss=make_loss(args.loss, config.as_dict()["pos_weight"]), metrics=[dice_metric()])
     return model
 
 
@@ -197,7 +203,7 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
                                 per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)
     from lesionseg.crops import crop_dataset, crop_table, load_bank
 
-    bank = load_bank(args.data / "train.csv", args.data, prep, args.workers)
+    bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, args.photometric, args.seed)
     crops = steps * args.batch_size  # whole batches of fresh crops
     what = "any of the lesions" if prep.lesions else "lesions"
     if args.lesion_crop_centre == "pixel":
@@ -207,7 +213,8 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
         how = f"each lesion kind equally often, then each of its lesions ({counts})"
     else:
         how = f"each of {len(bank.lesion_starts) - 1} lesions equally often"
-    print(f"crops: {len(bank.images)} whole training images in memory, {crops} fresh {patch} px crops "
+    versions = f" and {args.photometric} photometric versions of each" if args.photometric else ""
+    print(f"crops: {len(bank.images)} whole training images{versions} in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
     if numpy_input:
         table = crop_table(bank, patch, args.seed, start, args.epochs, crops, args.lesion_crop_share,
@@ -266,18 +273,21 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.batch_size < 1 or args.epochs < 1:
         raise PipelineError("--batch-size and --epochs must be at least 1")
+    if args.photometric and args.sampling != "crops":
+        raise PipelineError("--photometric needs --sampling crops (the versions are of whole photographs)")
     strategy, devices = setup(args)
 
     import keras
     from PIL import Image
 
     from lesionseg import checkpoints as ck
-    from lesionseg import trainlog
+    from lesionseg import photometric, trainlog
     from lesionseg.arrays import load_patch_table
     from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
     from lesionseg.model import size_multiple
     from lesionseg.prep import PREP_FILE, Prep
+    from lesionseg.split import split_record
     from lesionseg.trainconfig import TrainConfig
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
@@ -286,14 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     val_imgs, val_masks = subset(val_imgs, args.val_patches), subset(val_masks, args.val_patches)
     prep = Prep.read(args.data / "patches" / PREP_FILE)
     weights = per_lesion_weights(args.pos_weight, prep.lesions)
-    args.pos_weight = list(weights) if isinstance(weights, tuple) else weights  # as state.json stores it
+    pos_weight = list(weights) if isinstance(weights, tuple) else weights  # as state.json stores it
     patch = Image.open(train_imgs[0]).size[0]
     if patch % size_multiple(args.depth):
         raise PipelineError(f"patches are {patch} px but a depth-{args.depth} U-Net needs a multiple of "
                             f"{size_multiple(args.depth)}; change --depth or extract other patches")
     config = TrainConfig.of({name.lower(): getattr(args, name.lower()) for name in CONSTANTS}
-                            | {"patch_size": patch, "lesions": list(prep.lesions),
-                               "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None}
+                            | {"pos_weight": pos_weight, "patch_size": patch, "lesions": list(prep.lesions),
+                               "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None,
+                               "photometric_chain": photometric.describe() if args.photometric else None}
                             | {k: v for k, v in prep.as_dict(full=True).items() if k != "lesions"})
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)
@@ -309,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         model = resume_or_build(args, state, config, steps, prep.channels)
     # the model's lesions and preparation, for evaluate.py / infer.py; thresholds of an earlier model are dropped
     provenance = {"command": shlex.join(["train.py", *(sys.argv[1:] if argv is None else argv)]),
-                  "data": str(args.data), "config": config.as_dict()}
+                  "data": str(args.data), "split": split_record(args.data), "config": config.as_dict()}
     Bundle.for_prep(prep, provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""

@@ -18,11 +18,11 @@ from lesionseg.imageio import read_csv, write_csv
 from lesionseg.multi import lesions_of, mask_column
 from lesionseg.split import leaked_images, split_images, split_patches
 
-DATA = Path("data")
+DATA = Path("data")  # the workspace of extract_patches.py
 BY = "image"  # "image": whole images on each side; "patch": the paper code's random 80/20 (leaks)
 VAL_FRACTION = 0.2  # share of training images (or patches, with --by patch) used for validation
 TEST_FRACTION = 0.2  # share of images held out as test when the layout has no testing set
-SEED = 42
+SEED = 42  # the draw of the held-out and validation images
 
 CONSTANTS = script_constants(globals())
 

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tables", nargs="+", default=["val_images.csv", "test.csv"])
     ap.add_argument("--tta", action=argparse.BooleanOptionalAction, default=False,
                     help="average the four flips (4x the time); off: the same network pass for every condition")
+    ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="only the first N photographs (a quick look)")
     ap.add_argument("--prep", nargs="*", default=[], metavar="FIELD=VALUE",
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predictor import Predictor
     from lesionseg.prep import Prep
 
-    predictor = Predictor.load(args.checkpoints, {"tta": args.tta})
+    predictor = Predictor.load(args.checkpoints, {"tta": args.tta}, engine=args.engine)
     if args.prep:
         changed = Prep.from_dict(predictor.prep.as_dict(full=True) | dict(kv.split("=", 1) for kv in args.prep))
         predictor = replace(predictor, bundle=replace(predictor.bundle, prep=changed))
@@ -70,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
              "drop": clean - a, "seconds_per_image": seconds[(name, strength)] / len(table)}
             for name, strength in conditions]
     write_csv(pd.DataFrame(rows), args.out / "corruptions.csv")
-    print(f"{len(table)} photographs of {', '.join(args.tables)} in {args.data}; model {args.checkpoints}; "
-          f"tta {args.tta}")
+    print(f"{len(table)} photographs of {', '.join(args.tables)} in {args.data}; model {args.checkpoints} "
+          f"({predictor.engine}); tta {args.tta}")
     print(f"{'corruption':16s}{'strength':>9s}{'AUPR':>8s}{'drop':>8s}")
     for r in rows:
         print(f"{r['corruption']:16s}{r['strength']:9g}{r['aupr']:8.4f}{r['drop']:+8.4f}")

@@ -157,3 +157,16 @@ def model_bundle(model: keras.Model, folder: Path, thresholds_optional: bool = F
         raise PipelineError(f"{folder}: the model has {model_outputs(model)} output(s) but its settings name "
                             f"{len(bundle.lesions)} lesion(s); copy the run's own {BUNDLE_FILE}, or train it again")
     return bundle
+
+
+def start_from(model: keras.Model, folder: Path) -> None:
+    """Fine-tuning: a new run's model takes the weights of a trained one (a run or a shipped model
+    folder) before its first step; another architecture is refused, not half loaded."""
+    trained = load_trained(folder)
+    theirs, ours = trained.get_weights(), model.get_weights()
+    shapes = [w.shape for w in ours], [w.shape for w in theirs]
+    if shapes[0] != shapes[1]:
+        raise PipelineError(f"{folder}: its model ({trained.count_params():,} parameters) is not this run's "
+                            f"({model.count_params():,}); pass the same --base-filters, --depth and lesions to "
+                            "start from it")
+    model.set_weights(theirs)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from . import photometric
 from .draws import Augment
 from .errors import PipelineError
 from .fov import fov_from_image
@@ -48,21 +49,27 @@ class ImageBank:
     by_lesion: np.ndarray | None = None  # indices into lesion_pixels grouped by connected component
     lesion_starts: np.ndarray | None = None  # (components + 1,) offsets of each group in by_lesion
     kind_starts: np.ndarray | None = None  # (channels + 1,) the components of kind k: kind_starts[k:k + 2]
+    versions: list[list[np.ndarray]] | None = None  # per image, its photometric versions, prepared (photometric.py)
 
     @property
     def fov_area(self) -> np.ndarray:
         return np.array([f.sum() for f in self.fovs], np.float64)
 
 
-def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep, versions: int,
+              seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
     rgb = read_rgb(row[0])
-    factor = prep.factor(rgb, str(row[0]))
+    factor = prep.factor(rgb, str(row[0]))  # the clean photograph's: every version keeps its geometry and mask
     image = prepare_image(rgb, prep, factor)
-    return image, training_mask(row[0], row[1], row[2], prep, factor), fov_from_image(image)
+    extra = [prepare_image(photometric.version(rgb, seed, row[0].stem, v), prep, factor)
+             for v in range(1, versions + 1)]
+    return image, training_mask(row[0], row[1], row[2], prep, factor), fov_from_image(image), extra
 
 
-def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> ImageBank:
-    """The whole images behind the training patches (the `source` column), prepared once."""
+def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1, versions: int = 0,
+              seed: int = 0) -> ImageBank:
+    """The whole images behind the training patches (the `source` column), prepared once; with
+    `versions`, that many photometric versions of each beside it (lesionseg.photometric)."""
     sources = sorted(set(read_csv(train_csv, ["source"], "run traintest_split.py first").source))
     columns = [mask_column(c) for c in prep.lesions]
     manifest = read_csv(data / "manifest.csv", ["stem", "image", "mask", *columns],
@@ -73,13 +80,13 @@ def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1) -> Imag
                             "run extract_patches.py and traintest_split.py again")
     rows = [(resolve(manifest.at[s, "image"], data), resolve(manifest.at[s, "mask"], data),
              tuple(resolve(manifest.at[s, c], data) for c in columns)) for s in sources]
-    loaded = pmap(partial(_load_one, prep=prep), rows, workers, "load images")
-    images, masks, fovs = (list(x) for x in zip(*loaded, strict=True))
+    loaded = pmap(partial(_load_one, prep=prep, versions=versions, seed=seed), rows, workers, "load images")
+    images, masks, fovs, extra = (list(x) for x in zip(*loaded, strict=True))
     lesion = [np.column_stack([np.full(len(ys), i), ys, xs]) for i, m in enumerate(masks)
               for ys, xs in [np.nonzero(m)]]
     by_lesion, starts, kinds = group_by_lesion(masks, prep.channels)
     return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32), prep.channels, by_lesion, starts,
-                     kinds)
+                     kinds, extra if versions else None)
 
 
 def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -162,17 +169,26 @@ def _cut(arr: np.ndarray, y: int, x: int, size: int) -> np.ndarray:
 
 def crop_table(bank: ImageBank, size: int, seed: int, start_epoch: int, epochs: int, per_epoch: int,
                lesion_share: float, centre: str = "pixel") -> np.ndarray:
-    """(epoch, position, image, y0, x0) int64 rows: every crop of epochs start_epoch..epochs-1."""
+    """(epoch, position, image, y0, x0) int64 rows: every crop of epochs start_epoch..epochs-1; with
+    photometric versions in the bank, a sixth column: the version each crop is cut from (0: the
+    photograph itself, each equally often), drawn from a stream of its own so no other draw moves."""
     plans = [crop_plan(bank, size, per_epoch, seed, e, lesion_share, centre) for e in range(start_epoch, epochs)]
     epoch_col = np.repeat(np.arange(start_epoch, epochs), per_epoch)
     pos_col = np.tile(np.arange(per_epoch), epochs - start_epoch)
-    return np.column_stack([epoch_col, pos_col, np.concatenate(plans)]).astype(np.int64)
+    columns = [epoch_col, pos_col, np.concatenate(plans)]
+    if bank.versions:
+        count = len(bank.versions[0]) + 1
+        columns.append(np.concatenate([np.random.default_rng([seed, e, 1414]).integers(0, count, per_epoch)
+                                       for e in range(start_epoch, epochs)]))
+    return np.column_stack(columns).astype(np.int64)
 
 
 def cut_crop(bank: ImageBank, row: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The float32 image and uint8 0/1 HxWxK mask of one crop-table row."""
-    i, y, x = (int(v) for v in row[2:])
-    return _cut(bank.images[i], y, x, size).astype(np.float32), unpack(_cut(bank.masks[i], y, x, size), bank.channels)
+    i, y, x = (int(v) for v in row[2:5])
+    version = int(row[5]) if len(row) > 5 else 0
+    image = bank.images[i] if version == 0 else bank.versions[i][version - 1]
+    return _cut(image, y, x, size).astype(np.float32), unpack(_cut(bank.masks[i], y, x, size), bank.channels)
 
 
 def crop_dataset(bank: ImageBank, size: int, batch: int, seed: int, start_epoch: int, epochs: int,

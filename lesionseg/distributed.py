@@ -8,7 +8,7 @@ areas.csv (rows in the order of the inputs), from a pool of workers that each ho
 Each worker is a Ray actor built once (Segmenter.load: the bundle, its engine and thresholds) and fed
 photographs by Ray Data's map_batches, so the network is loaded once per worker, not per photograph.
 The paths are read by the workers, and they write the PNGs straight to --out: on a cluster both must
-be on storage every node mounts at the same path (README: "Many machines"). Unreadable photographs go
+be on storage every node mounts at the same path (docs/pipeline.md: "Many machines"). Unreadable photographs go
 to errors.csv, as with infer.py, and the exit status is 1.
 """
 

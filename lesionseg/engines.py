@@ -2,7 +2,7 @@
 
 tensorflow   the Keras model itself (model.keras); always there, and the only one for training.
 onnxruntime  the bundle's ONNX export (model.onnx, made by `python -m lesionseg.export`).
-openvino     the same ONNX file, compiled by OpenVINO for this CPU: the fastest here (README, bench).
+openvino     the same ONNX file, compiled by OpenVINO for this CPU: the fastest here (docs/benchmarks.md).
 
 Every engine gives the same logits for the same input (tests/test_engines.py holds them to 1e-3 in
 probability), so the tiling, flips, thresholds and figures around it are shared: lesionseg.predict

@@ -36,6 +36,14 @@ NEUTRAL = 128  # the flattened image's background level, and its value outside t
 SCALE_RULES = ("factor", "fov")
 
 
+def _typed(name: str, default, value):
+    """A stored or typed value as the field's type: a tuple from a JSON list or from "a,b,c"."""
+    if not isinstance(default, tuple):
+        return type(default)(value)
+    items = [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
+    return tuple(float(v) for v in items) if name == "colour" else tuple(items)
+
+
 @dataclass(frozen=True)
 class Prep:
     scale: float = 1.0  # working scale: 0.5 halves both sides
@@ -52,6 +60,8 @@ class Prep:
     background_side: int = BACKGROUND_SIDE
     level: float = 0.0  # > 0: the photograph brightened or darkened so that its field of view's median
     # brightness (the largest of R, G, B, 0 to 255) is this, before the preprocessing; 0: kept as it is
+    colour: tuple[float, ...] = ()  # (R, G, B): each channel times its own gain so that its field of view's
+    # median is this, before the preprocessing (light level and colour cast at once); (): kept as it is
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -65,6 +75,9 @@ class Prep:
             raise PipelineError(f"unknown scale rule {self.scale_by!r}; use one of {', '.join(SCALE_RULES)}")
         if self.scale_by == "fov" and not self.fov_diameter > 0:
             raise PipelineError("the fov scale rule needs a positive field-of-view diameter")
+        if self.colour and (len(self.colour) != 3 or min(self.colour) <= 0 or self.level > 0):
+            raise PipelineError(f"colour needs three positive channel medians (R, G, B) and no level, got "
+                                f"{self.colour} with level {self.level}")
 
     @property
     def channels(self) -> int:
@@ -95,7 +108,7 @@ class Prep:
         if not full:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
-                         "level"):
+                         "level", "colour"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -104,7 +117,8 @@ class Prep:
     def from_dict(cls, raw: dict) -> Prep:
         """From a stored record; what it lacks takes the default (a record made before it existed)."""
         default = cls()
-        return cls(**{f.name: type(getattr(default, f.name))(raw[f.name]) for f in fields(cls) if f.name in raw})
+        return cls(**{f.name: _typed(f.name, getattr(default, f.name), raw[f.name]) for f in fields(cls)
+                      if f.name in raw})
 
     def write(self, path: Path) -> None:
         from .imageio import atomic_path
@@ -193,7 +207,14 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
+    if prep.colour:
+        rgb = normalise_colour(rgb, prep.colour)
     return PREPROCESSORS[prep.preprocess](rgb, prep)
+
+
+def _gains(rgb: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
+    scaled = rgb.astype(np.float32) * np.clip(gains, 0.25, 4.0).astype(np.float32)
+    return np.clip(scaled, 0, 255).round().astype(np.uint8)
 
 
 def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
@@ -203,9 +224,23 @@ def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
     lit = fov_from_image(rgb)
     if not lit.any():
         return rgb
-    median = float(np.median(rgb.max(axis=2)[lit]))
-    gain = float(np.clip(level / max(median, 1.0), 0.25, 4.0))
-    return np.clip(rgb.astype(np.float32) * gain, 0, 255).round().astype(np.uint8)
+    return _gains(rgb, np.float32(level / max(float(np.median(rgb.max(axis=2)[lit])), 1.0)))
+
+
+def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
+    """R, G, B medians inside the field of view (None without one): what `colour` normalises."""
+    lit = fov_from_image(rgb)
+    return np.median(rgb[lit], axis=0).astype(np.float64) if lit.any() else None
+
+
+def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...]) -> np.ndarray:
+    """Each channel times its own gain (at most 4x either way) that makes its field-of-view median
+    `colour`'s: a darker camera, another colour temperature or a cast are brought to the training
+    photographs' light and balance, where `level` keeps a cast (and a green cast even darkens)."""
+    medians = channel_medians(rgb)
+    if medians is None:
+        return rgb
+    return _gains(rgb, np.asarray(colour, np.float64) / np.maximum(medians, 1.0))
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -42,3 +44,15 @@ def split_patches(patches: pd.DataFrame, val_fraction: float, seed: int) -> pd.S
 
 def leaked_images(train: pd.DataFrame, val: pd.DataFrame) -> set[str]:
     return set(train.source) & set(val.source)
+
+
+def split_record(data: Path) -> dict[str, list[str]]:
+    """The photographs (stems) a run was trained, validated and held out on, as a model's provenance
+    stores them: from the workspace's train.csv sources, val_images.csv and test.csv."""
+    out = {}
+    for key, name, column in (("train", "train.csv", "source"), ("validation", "val_images.csv", "stem"),
+                              ("held_out", "test.csv", "stem")):
+        path = data / name
+        table = pd.read_csv(path) if path.is_file() and path.stat().st_size else pd.DataFrame()
+        out[key] = sorted(set(table[column])) if column in table.columns else []
+    return out

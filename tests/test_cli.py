@@ -52,7 +52,8 @@ def test_each_constant_s_comment_is_its_help_text():
 
     text = " ".join(train.build_parser().format_help().split())  # argparse wraps the lines
     assert "--base-filters BASE_FILTERS the paper: 16, 32, ..., 1024 (default: 16)" in text
-    assert "--learning-rate LEARNING_RATE default: 0.0001" in text  # no comment: the default alone
+    assert "--learning-rate LEARNING_RATE Adam (the paper); with cosine, the peak after the warm-up (default: 0.0001)" \
+        in text
     prep = " ".join(extract_patches.build_parser().format_help().split())
     # a comment continued on the next line belongs to the constant above it
     assert "green_clahe: the green one, as grey | green_flat: the green one less its broad background" in prep
@@ -60,3 +61,21 @@ def test_each_constant_s_comment_is_its_help_text():
 
     source = "A = 1  # one\n# continued\n\n# about B\nB = 2\nC = 3  # c\nprint(C)  # not C\n"
     assert constant_comments(source) == {"A": "one continued", "C": "c"}
+    from lesionseg.cli import Constants, constants_parser
+
+    bare = Constants({"LEARNING_RATE": 1e-4})
+    bare.helps = {}
+    assert "--learning-rate LEARNING_RATE default: 0.0001" in " ".join(constants_parser("", bare).format_help().split())
+
+
+def test_the_flag_tables_of_the_docs_are_written_from_the_parsers(tmp_path):
+    """docs/flags.md is what tools/flag_tables.py writes now: a changed constant or comment fails here."""
+    res = subprocess.run([sys.executable, str(ROOT / "tools" / "flag_tables.py"), "--check"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    text = (ROOT / "docs" / "flags.md").read_text()
+    for script in SCRIPTS:
+        module = __import__(script)
+        for name in module.CONSTANTS:
+            assert f"`--{name.lower().replace('_', '-')}" in text, (script, name)
+    assert "| `--photometric` | 0 | crops: N other-camera versions" in text

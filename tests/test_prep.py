@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -232,3 +233,42 @@ def test_level_normalisation_brings_a_dark_photograph_to_the_stored_light_level(
     assert np.abs(back.astype(int) - photo).mean() < 2
     assert Prep(level=150).as_dict()["level"] == 150 and "level" not in Prep().as_dict()  # stored only when used
     np.testing.assert_array_equal(prepare_image(photo, Prep()), photo)  # 0: the paper's, kept as it is
+
+
+def test_colour_normalisation_undoes_darkening_and_casts_channel_by_channel(tmp_path, tiny_ws):
+    import shutil
+
+    from lesionseg.corruptions import cast, darken, temperature
+    from lesionseg.prep import PREP_FILE, channel_medians, normalise_colour
+    from lesionseg.synthetic import fundus
+
+    photo, _ = fundus(600, 400, seed=4)
+    target = tuple(float(v) for v in channel_medians(photo))
+    for changed in (darken(photo, 0.5), cast(photo, 0.3, 1), temperature(cast(darken(photo, 0.6), 0.2), 0.3, 2)):
+        assert np.abs(channel_medians(changed) - target).max() > 10  # the change moves some channel's median
+        out = normalise_colour(changed, target)
+        assert np.abs(channel_medians(out) - target).max() <= 2
+        assert np.abs(out.astype(int) - photo).mean() < 4  # back close to the photograph, not just its medians
+    # stored with a model like the other parameters, read back from JSON or from a typed "R,G,B"
+    prep = Prep(preprocess="clahe", colour=(163, 81, 13))
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict(full=True)))) == prep
+    assert Prep.from_dict({"colour": "163,81,13", "preprocess": "clahe"}) == prep and "colour" not in Prep().as_dict()
+    for bad in ({"colour": (1.0, 2.0)}, {"colour": (160.0, 0.0, 20.0)}, {"colour": (160.0, 80.0, 20.0), "level": 150}):
+        with pytest.raises(PipelineError, match="colour"):
+            Prep(**bad)
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws)
+    extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1",
+                          "--colour", "150,80,20"])
+    assert Prep.read(ws / "patches" / PREP_FILE).colour == (150.0, 80.0, 20.0)
+    with pytest.raises(PipelineError, match="--colour"):
+        extract_patches.main(["--data", str(ws), "--colour", "150,80"])
+    extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1",
+                          "--colour", "auto"])  # measured on the non-test photographs
+    from lesionseg.imageio import read_rgb
+
+    manifest = pd.read_csv(ws / "manifest.csv")
+    medians = [channel_medians(read_rgb(ws / p if not Path(p).is_absolute() else Path(p)))
+               for p in manifest[manifest.split != "test"].image]
+    want = tuple(round(float(v), 1) for v in np.median(np.stack(medians), axis=0))
+    assert Prep.read(ws / "patches" / PREP_FILE).colour == want and min(want) > 0

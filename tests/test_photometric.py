@@ -1,0 +1,102 @@
+"""Photometric versions of the training photographs: seeded chains of another camera's corruptions,
+cut from by a draw of their own, so that a run without them keeps its crops and a resumed run with
+them sees the same ones; and fine-tuning from another model's weights."""
+
+import numpy as np
+import pytest
+from conftest import train_tiny
+from test_crops import bank
+
+from lesionseg import photometric
+from lesionseg.crops import crop_table, cut_crop, load_bank
+from lesionseg.errors import PipelineError
+from lesionseg.prep import PREP_FILE, Prep
+from lesionseg.synthetic import fundus
+
+
+def test_each_version_is_a_seeded_chain_within_the_stated_strengths():
+    chains = [photometric.chain(42, f"IDRiD_{i:02d}", v) for i in range(40) for v in range(1, 11)]
+    assert chains[0] == photometric.chain(42, "IDRiD_00", 1)  # a function of seed, stem and number
+    assert chains[0] != photometric.chain(7, "IDRiD_00", 1) or chains[1] != photometric.chain(7, "IDRiD_00", 2)
+    assert len({tuple(c) for c in chains}) > 350  # the stem and the number both change the chain
+    names = list(photometric.CHAIN)
+    for c in chains:
+        assert [n for n, _, _ in c] == [n for n in names if n in {m for m, _, _ in c}]  # in camera order
+        for name, strength, _ in c:
+            low, high, _ = photometric.CHAIN[name]
+            assert low <= strength <= high
+    share = np.mean([[name in {n for n, _, _ in c} for name in names] for c in chains], axis=0)
+    assert np.allclose(share, photometric.CHANCE, atol=0.06)  # each corruption in about CHANCE of the versions
+    photo, _ = fundus(800, 560, seed=2)
+    v = next(k for k in range(1, 50) if len(photometric.chain(3, "x", k)) >= 2)
+    out = photometric.version(photo, 3, "x", v)
+    assert out.shape == photo.shape and out.dtype == np.uint8 and not np.array_equal(out, photo)
+    np.testing.assert_array_equal(out, photometric.version(photo, 3, "x", v))
+    empty = next(k for k in range(1, 200) if not photometric.chain(3, "x", k))
+    np.testing.assert_array_equal(photometric.version(photo, 3, "x", empty), photo)
+
+
+def test_the_version_draw_moves_no_other_draw_and_resumes():
+    plain = bank()
+    with_versions = bank()
+    with_versions.versions = [[np.full_like(im, 10 * (v + 1)) for v in range(3)] for im in with_versions.images]
+    base = crop_table(plain, 32, 5, 0, 4, 50, 0.5)
+    table = crop_table(with_versions, 32, 5, 0, 4, 50, 0.5)
+    assert base.shape[1] == 5 and table.shape[1] == 6
+    np.testing.assert_array_equal(table[:, :5], base)  # positions, images and order as without versions
+    assert set(table[:, 5]) == {0, 1, 2, 3} and np.allclose(np.bincount(table[:, 5]) / len(table), 0.25, atol=0.08)
+    np.testing.assert_array_equal(crop_table(with_versions, 32, 5, 2, 4, 50, 0.5), table[100:])  # a resume
+    for row in table[:20]:
+        image, _ = cut_crop(with_versions, row, 32)
+        i, y, x, v = (int(k) for k in row[2:])
+        want = with_versions.images[i] if v == 0 else with_versions.versions[i][v - 1]
+        np.testing.assert_array_equal(image, want[y : y + 32, x : x + 32].astype(np.float32))
+
+
+def test_the_bank_holds_prepared_versions_with_the_photographs_masks(tiny_ws):
+    prep = Prep.read(tiny_ws / "patches" / PREP_FILE)
+    clean = load_bank(tiny_ws / "train.csv", tiny_ws, prep)
+    twice = [load_bank(tiny_ws / "train.csv", tiny_ws, prep, versions=3, seed=42) for _ in range(2)]
+    assert clean.versions is None and len(twice[0].versions) == len(clean.images)
+    changed = 0
+    for i, image in enumerate(clean.images):
+        np.testing.assert_array_equal(twice[0].images[i], image)  # the photograph itself is kept as version 0
+        np.testing.assert_array_equal(twice[0].masks[i], clean.masks[i])
+        for a, b in zip(twice[0].versions[i], twice[1].versions[i], strict=True):
+            assert a.shape == image.shape
+            np.testing.assert_array_equal(a, b)  # seeded: the same versions on a resume
+            changed += not np.array_equal(a, image)
+    assert changed >= len(clean.images)  # most versions differ from the photograph
+
+
+def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_the_given_weights(tiny_ws, tmp_path):
+    import train
+    from lesionseg.checkpoints import load_trained
+
+    crops = ["--sampling", "crops", "--steps-per-epoch", "2", "--workers", "1"]
+    with pytest.raises(PipelineError, match="--photometric needs --sampling crops"):
+        train_tiny(tiny_ws, tmp_path / "grid", "--epochs", "1", "--photometric", "2")
+    first = train_tiny(tiny_ws, tmp_path / "first", *crops, "--epochs", "1", "--photometric", "2")
+    import pandas as pd
+
+    from lesionseg.bundle import Bundle
+
+    split = Bundle.read(first).provenance["split"]  # the photographs it was made from, by stem
+    assert split["train"] == sorted(set(pd.read_csv(tiny_ws / "train.csv").source))
+    assert split["held_out"] == sorted(pd.read_csv(tiny_ws / "test.csv").stem) and split["held_out"]
+    assert not set(split["train"]) & set(split["held_out"])
+    with pytest.raises(PipelineError, match="photometric"):
+        train_tiny(tiny_ws, first, *crops, "--epochs", "2", "--photometric", "3")
+    # learning rate 0: the trainable weights stay those it started from (batch statistics still move)
+    tuned = train_tiny(tiny_ws, tmp_path / "tuned", *crops, "--epochs", "1", "--init", str(first),
+                       "--learning-rate", "0")
+    start, end = load_trained(first), load_trained(tuned)
+    for a, b in zip(start.trainable_weights, end.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    fresh = train_tiny(tiny_ws, tmp_path / "fresh", *crops, "--epochs", "1", "--learning-rate", "0")
+    assert not np.array_equal(np.asarray(load_trained(fresh).trainable_weights[0]),
+                              np.asarray(start.trainable_weights[0]))  # without --init: other weights
+    with pytest.raises(PipelineError, match="not this run's"):
+        train.main(["--data", str(tiny_ws), "--checkpoints", str(tmp_path / "other"), "--base-filters", "8",
+                    "--depth", "3", "--batch-size", "4", "--no-tensorboard", *crops, "--epochs", "1",
+                    "--init", str(first)])
