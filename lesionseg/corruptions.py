@@ -13,16 +13,14 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from .prep import apply_gain
+
 REFERENCE_WIDTH = 4288  # blur widths are given for a photograph this wide and scaled to the actual one
-
-
-def _gain(rgb: np.ndarray, gains: np.ndarray) -> np.ndarray:
-    return np.clip(rgb.astype(np.float32) * gains, 0, 255).round().astype(np.uint8)
 
 
 def darken(rgb: np.ndarray, factor: float, seed: int = 0) -> np.ndarray:
     """Every pixel times `factor` (0.5: half as bright, as an underexposed camera)."""
-    return _gain(rgb, np.float32(factor))
+    return apply_gain(rgb, np.float32(factor))
 
 
 def gamma(rgb: np.ndarray, g: float, seed: int = 0) -> np.ndarray:
@@ -34,13 +32,13 @@ def gamma(rgb: np.ndarray, g: float, seed: int = 0) -> np.ndarray:
 def temperature(rgb: np.ndarray, shift: float, seed: int = 0) -> np.ndarray:
     """Warmer or cooler (the sign drawn from the seed): red times 1 + s and blue times 1 - s."""
     s = shift * (1 if np.random.default_rng(seed).random() < 0.5 else -1)
-    return _gain(rgb, np.array([1 + s, 1.0, 1 - s], np.float32))
+    return apply_gain(rgb, np.array([1 + s, 1.0, 1 - s], np.float32))
 
 
 def cast(rgb: np.ndarray, strength: float, seed: int = 0) -> np.ndarray:
     """A green or magenta cast (the sign drawn from the seed): green times 1 + c, red and blue 1 - c / 2."""
     c = strength * (1 if np.random.default_rng(seed).random() < 0.5 else -1)
-    return _gain(rgb, np.array([1 - c / 2, 1 + c, 1 - c / 2], np.float32))
+    return apply_gain(rgb, np.array([1 - c / 2, 1 + c, 1 - c / 2], np.float32))
 
 
 def vignette(rgb: np.ndarray, strength: float, seed: int = 0) -> np.ndarray:
@@ -54,7 +52,7 @@ def vignette(rgb: np.ndarray, strength: float, seed: int = 0) -> np.ndarray:
     radius = (fov_diameter(rgb) or min(h, w)) / 2
     yy, xx = np.ogrid[:h, :w]
     r2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / radius**2
-    return _gain(rgb, np.clip(1 - strength * r2, 0, 1).astype(np.float32)[..., None])
+    return apply_gain(rgb, np.clip(1 - strength * r2, 0, 1).astype(np.float32)[..., None])
 
 
 def blur(rgb: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:

@@ -212,9 +212,12 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     return PREPROCESSORS[prep.preprocess](rgb, prep)
 
 
-def _gains(rgb: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
-    scaled = rgb.astype(np.float32) * np.clip(gains, 0.25, 4.0).astype(np.float32)
-    return np.clip(scaled, 0, 255).round().astype(np.uint8)
+MAX_GAIN = 4.0  # a normalisation brightens or darkens a photograph at most this many times
+
+
+def apply_gain(rgb: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
+    """A uint8 photograph times a gain (one, per channel, or per pixel), rounded and clipped to 0..255."""
+    return np.clip(rgb.astype(np.float32) * np.asarray(gains, np.float32), 0, 255).round().astype(np.uint8)
 
 
 def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
@@ -224,7 +227,8 @@ def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
     lit = fov_from_image(rgb)
     if not lit.any():
         return rgb
-    return _gains(rgb, np.float32(level / max(float(np.median(rgb.max(axis=2)[lit])), 1.0)))
+    gain = np.float32(level / max(float(np.median(rgb.max(axis=2)[lit])), 1.0))
+    return apply_gain(rgb, np.clip(gain, 1 / MAX_GAIN, MAX_GAIN))
 
 
 def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
@@ -240,7 +244,7 @@ def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...]) -> np.ndarray:
     medians = channel_medians(rgb)
     if medians is None:
         return rgb
-    return _gains(rgb, np.asarray(colour, np.float64) / np.maximum(medians, 1.0))
+    return apply_gain(rgb, np.clip(np.asarray(colour, np.float64) / np.maximum(medians, 1.0), 1 / MAX_GAIN, MAX_GAIN))
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
