@@ -52,28 +52,25 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
-def _diameter(path: Path) -> float | None:
+def _survey(path: Path, diameter: bool, colour: bool) -> tuple[float | None, np.ndarray | None]:
+    """One read of a photograph for what the settings measure on it: its field-of-view diameter (the
+    fov rule) and its channel medians (--colour auto)."""
     from lesionseg.fov import fov_diameter
-
-    return fov_diameter(read_rgb(path))
-
-
-def _medians(path: Path) -> np.ndarray | None:
     from lesionseg.prep import channel_medians
 
-    return channel_medians(read_rgb(path))
+    rgb = read_rgb(path)
+    return fov_diameter(rgb) if diameter else None, channel_medians(rgb) if colour else None
 
 
-def colour_target(text: str, manifest: pd.DataFrame, data: Path, workers: int) -> tuple[float, ...]:
+def colour_target(text: str, medians: list[np.ndarray | None], where: Path) -> tuple[float, ...]:
     """--colour as stored: typed R,G,B, or `auto`, the median over the non-test photographs of each
     one's field-of-view channel medians (no label is read: it is a property of the camera)."""
     if text.strip().lower() != "auto":
         return parse_colour(text)
-    paths = [resolve(p, data) for p in manifest[manifest.split != "test"].image]
-    found = [m for m in pmap(_medians, paths, workers, "colour") if m is not None]
+    found = [m for m in medians if m is not None]
     if not found:
-        raise PipelineError(f"{data / 'manifest.csv'}: no photograph shows a field of view to measure its colour "
-                            "on; give --colour R,G,B")
+        raise PipelineError(f"{where}: no photograph shows a field of view to measure its colour on; give "
+                            "--colour R,G,B")
     target = tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
     print(f"colour: {len(found)} photographs, field-of-view channel medians R, G, B {target}")
     return target
@@ -94,12 +91,16 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
     times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
-    settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
-                "level": args.level, "colour": colour_target(args.colour, manifest, args.data, args.workers)}
-    if args.scale_by == "factor":
-        return Prep(**settings), [None] * len(manifest)
+    by_fov, auto_colour = args.scale_by == "fov", args.colour.strip().lower() == "auto"
     paths = [resolve(p, args.data) for p in manifest.image]
-    diameters = pmap(_diameter, paths, args.workers, "field of view")
+    surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour), paths, args.workers, "field of view") \
+        if by_fov or auto_colour else [(None, None)] * len(paths)
+    diameters = [d for d, _ in surveys]
+    training = [m for (_, m), split in zip(surveys, manifest.split, strict=True) if split != "test"]
+    settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
+                "level": args.level, "colour": colour_target(args.colour, training, args.data / "manifest.csv")}
+    if not by_fov:
+        return Prep(**settings), [None] * len(manifest)
     found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]
     if args.fov_diameter <= 0 and not found:
         raise PipelineError(f"{args.data / 'manifest.csv'}: no training photograph shows a round field of view; "
