@@ -10,7 +10,9 @@ The threshold is the one evaluate.py stored with the model (bundle.json) unless
 --threshold is given, and so are the inference settings it was chosen under, unless typed.
 A model of several lesions writes <stem>_<CODE>_prob.png and <stem>_<CODE>_mask.png per lesion (each
 at its own threshold; a typed --threshold applies to all), one overlay with a colour per lesion and
-a legend, and two areas.csv columns per lesion.
+a legend, and two areas.csv columns per lesion. --models all (or a list of shipped models' names,
+`--list-models` shows them) runs several models in one pass and writes the same per structure: one
+overlay with a colour per structure and one areas.csv with a column pair per structure.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from lesionseg.quiet import quiet_tensorflow
 
 CHECKPOINTS = Path("checkpoints")  # the model folder; with no model there, the shipped one
 SHIPPED = Path("models/idrid-ex-unet8-half")  # used when CHECKPOINTS holds no model of your own
+ZOO = Path("models")  # the folder of shipped models that --models and --list-models read
+MODELS = None  # shipped models to run together instead of CHECKPOINTS: all, or names (e.g. idrid-ex-unet8-half)
+LIST_MODELS = False  # list the shipped models (structure, figures, size) and stop
 OUT = Path("results/infer")  # where the maps, masks, overlays and areas.csv go
 THRESHOLD = None  # None: each lesion's threshold stored with the model by evaluate.py (0.5 if none, with a warning)
 
@@ -45,8 +50,8 @@ PART = "1/1"  # K/N: only every N-th input from the K-th, for N machines or proc
 FRESH = False  # start areas.csv over even when --out holds a run with the same model and settings
 
 CONSTANTS = script_constants(globals())
-TYPES = {"THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int, "TILE": int, "MARGIN": int,
-         "TTA": bool, "PART": parse_part}
+TYPES = {"MODELS": str, "THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int, "TILE": int,
+         "MARGIN": int, "TTA": bool, "PART": parse_part}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = constants_parser(__doc__, CONSTANTS, {"MODE": ["fast", "faithful"], "ENGINE": list(CHOICES),
                                                    "PRECISION": ["float32", "bfloat16", "float16"]}, types=TYPES)
-    parser.add_argument("inputs", nargs="+", help="image files, folders, glob patterns, or CSV files of paths")
+    parser.add_argument("inputs", nargs="*", help="image files, folders, glob patterns, or CSV files of paths")
     return parser
+
+
+def beside_script(path: Path) -> Path:
+    """A relative path of the project's own (models/...) found when infer.py runs from another folder."""
+    if not path.is_absolute() and not path.exists():
+        return Path(__file__).resolve().parent / path
+    return path
 
 
 def model_folder(checkpoints: Path, shipped: Path) -> Path:
     """The model to use: checkpoints/, or the shipped model when checkpoints/ holds none (said once)."""
-    if not shipped.is_absolute() and not shipped.exists():  # run from another folder
-        shipped = Path(__file__).resolve().parent / shipped
+    shipped = beside_script(shipped)
     if not (checkpoints / "model.keras").is_file() and (shipped / "model.keras").is_file():
         print(f"no model in {checkpoints}/: using the shipped model {shipped} (see {shipped / 'MODEL_CARD.md'})")
         return shipped
@@ -74,22 +85,31 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
+    from lesionseg import zoo
     from lesionseg.batch import continues, failures, list_inputs, pipelined, share, tables
     from lesionseg.engines import describe
     from lesionseg.predict import Inference
     from lesionseg.rowlog import RowLog
     from lesionseg.segmenting import Segmenter
 
-    folder = model_folder(args.checkpoints, args.shipped)
+    if args.list_models:
+        return zoo.main(["--models", str(beside_script(args.zoo))])
+    if not args.inputs:
+        raise PipelineError("no photographs given: name image files, folders, glob patterns or CSV files of paths")
+    if args.models:
+        folders = zoo.pick(args.models, beside_script(args.zoo))
+    else:
+        folders = [model_folder(args.checkpoints, args.shipped)]
     typed = {f.name: getattr(args, f.name) for f in fields(Inference) if getattr(args, f.name, None) is not None}
-    segmenter = Segmenter.load(folder, args.out, args.threshold, typed, args.engine, args.overlay_scale)
-    predictor, thresholds = segmenter.predictor, segmenter.thresholds
-    print(f"engine: {describe(predictor.engine)}")
-    bundle = predictor.bundle
+    segmenter = Segmenter.load(folders, args.out, args.threshold, typed, args.engine, args.overlay_scale)
+    thresholds = segmenter.thresholds
+    print(f"engine: {', '.join(sorted({describe(p.engine) for p in segmenter.predictors}))}")
     files = share(list_inputs(args.inputs, args.out), args.part)
     areas_path, errors_path = tables(args.out, args.part)
-    signature = {"model": str(folder.resolve()), "bundle": bundle.as_dict(), "thresholds": thresholds,
-                 "inference": asdict(predictor.inference), "overlay_scale": args.overlay_scale}
+    signature = {"models": [str(f.resolve()) for f in folders],
+                 "bundles": [p.bundle.as_dict() for p in segmenter.predictors], "thresholds": thresholds,
+                 "inference": [asdict(p.inference) for p in segmenter.predictors],
+                 "overlay_scale": args.overlay_scale}
     resume = continues(args.out, signature) and not args.fresh
     if areas_path.is_file() and not resume:
         warn(f"{args.out}/ holds an earlier run's outputs: images segmented again are replaced, and "
@@ -113,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         if rate := bar.format_dict.get("rate"):
             bar.set_postfix_str(f"{60 * rate:.1f} img/min")
     if areas.rows:
-        at = ", ".join(f"{code} {t:.3f}" for code, t in zip(bundle.lesions, thresholds, strict=True)) \
+        at = ", ".join(f"{code} {t:.3f}" for code, t in zip(segmenter.lesions, thresholds, strict=True)) \
             if len(thresholds) > 1 else f"{thresholds[0]:.3f}"
         print(f"{len(areas.rows)} image(s) segmented at threshold {at}: {args.out}/ ({areas_path.name})")
     return failures(errors.rows, errors_path)

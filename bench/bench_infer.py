@@ -57,7 +57,6 @@ def blas_rate(n: int = 4096, repeats: int = 5) -> float:
 def staged(segmenter, paths: list[Path]) -> dict[str, float]:
     """Seconds per photograph in each stage, the stages run one after another."""
     from lesionseg.imageio import read_rgb
-    from lesionseg.prep import to_original
 
     spent = dict.fromkeys(STAGES, 0.0)
     for path in paths:
@@ -68,7 +67,7 @@ def staged(segmenter, paths: list[Path]) -> dict[str, float]:
         t.append(time.perf_counter())
         prob = segmenter.compute(path, loaded)
         t.append(time.perf_counter())
-        prob = to_original(prob, *image.shape[:2])
+        prob = segmenter.resample(loaded, prob)
         t.append(time.perf_counter())
         segmenter.save(loaded, prob, path.stem)
         t.append(time.perf_counter())
@@ -123,7 +122,7 @@ def main() -> None:
         segmenters = {}
         for engine in engines:
             predictor = Predictor.load(model, engine=engine)
-            segmenters[engine] = Segmenter(predictor, predictor.bundle.threshold_values(), work / engine)
+            segmenters[engine] = Segmenter((predictor,), predictor.bundle.threshold_values(), work / engine)
             staged(segmenters[engine], paths[:1])  # warm-up: graph tracing, compilation for this shape
         first = segmenters[engines[0]].predictor
         image = read_rgb(paths[0])

@@ -35,7 +35,7 @@ class SegmentWorker:
         from .segmenting import Segmenter
 
         quiet_tensorflow()
-        self.segmenter = Segmenter.load(Path(settings["checkpoints"]), Path(settings["out"]), settings["threshold"],
+        self.segmenter = Segmenter.load([Path(settings["checkpoints"])], Path(settings["out"]), settings["threshold"],
                                         settings["typed"], settings["engine"], settings["overlay_scale"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:

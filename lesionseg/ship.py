@@ -1,8 +1,12 @@
 """Package a trained run as a shipped model: models/<name>/ laid out like checkpoints/ (model.keras
 without optimizer state, bundle.json, and model.onnx for the faster engines unless --no-onnx) plus
-MODEL_CARD.md with its held-out figures.
+MODEL_CARD.md with its held-out figures, which the bundle stores too (lesionseg.zoo lists them).
 
     .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half
+    .venv/bin/python -m lesionseg.ship --name idrid-ex-unet8-half --official runs/idrid-ex/official
+
+`--official` records, in the shipped bundle, the figures evaluate.py wrote for the official test set
+(its --results folder): scored once, after everything was chosen on other images.
 
 evaluate.py and infer.py take `--checkpoints models/<name>` as they are; infer.py falls back to the
 shipped model when checkpoints/ holds no model of the user's own.
@@ -12,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
+from .bundle import BUNDLE_FILE, Bundle
 from .checkpoints import EXPORT, load_trained, model_bundle, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
@@ -22,6 +28,32 @@ from .multi import by_lesion
 
 MODELS = Path("models")
 CARD = "MODEL_CARD.md"
+FIGURES = ("aupr", "aupr_33", "dice", "sensitivity", "ppv", "specificity")  # stored with a shipped model
+
+
+def reported(results: Path) -> dict[str, dict]:
+    """{CODE: the whole-frame figures} of an evaluate.py --results folder, for a bundle's provenance."""
+    m = json.loads((results / "metrics.json").read_text())
+    lesions = by_lesion(m) or {None: m}
+    out = {}
+    for code, lm in lesions.items():
+        f = lm["test"]["whole_frame"]
+        out[code] = {"images": int(f["images"])} | {k: round(float(f[k]), 4) for k in FIGURES if k in f}
+    return out
+
+
+def record(dest: Path, report: str, results: Path) -> Bundle:
+    """The shipped bundle with `results`' figures stored under `report` (held_out / official_test)."""
+    bundle = Bundle.read(dest)
+    figures = reported(results)
+    if None in figures:  # a one-lesion metrics.json does not name its lesion
+        figures = {bundle.lesions[0]: figures[None]}
+    if set(figures) != set(bundle.lesions):
+        raise PipelineError(f"{results}/metrics.json scores {', '.join(figures)}, but {dest} segments "
+                            f"{', '.join(bundle.lesions)}")
+    updated = replace(bundle, provenance=bundle.provenance | {report: figures})
+    updated.write(dest)
+    return updated
 
 
 def export(checkpoints: Path, dest: Path) -> Path:
@@ -63,17 +95,28 @@ def _figures(m: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", type=Path, required=True, help="a run folder with checkpoints/ and results/")
+    ap.add_argument("--run", type=Path, default=None, help="a run folder with checkpoints/ and results/")
     ap.add_argument("--name", required=True, help="folder name under models/")
     ap.add_argument("--models", type=Path, default=MODELS)
     ap.add_argument("--no-onnx", action="store_true", help="ship without the ONNX export (lesionseg.export)")
+    ap.add_argument("--official", type=Path, default=None,
+                    help="an evaluate.py --results folder of the official test set: store its figures")
     args = ap.parse_args(argv)
     dest = args.models / args.name
+    if args.official is not None:
+        if not (dest / BUNDLE_FILE).is_file():
+            raise PipelineError(f"{dest}: no shipped model there; ship it first (--run)")
+        figures = record(dest, "official_test", args.official)
+        print(f"{dest / BUNDLE_FILE}: official-test figures stored: {figures.provenance['official_test']}")
+        return 0
+    if args.run is None:
+        raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
     path = export(args.run / "checkpoints", dest)
     if not args.no_onnx:
         from .export import export_onnx
 
         export_onnx(dest)
+    record(dest, "held_out", args.run / "results")
     with atomic_path(dest / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results"))
     size = path.stat().st_size / 1e6

@@ -167,7 +167,12 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     shipped = tmp_path / "models" / "m"
     assert sorted(p.name for p in shipped.iterdir()) == ["bundle.json", "figures.md", "model.keras", "model.onnx"]
-    assert replace(Bundle.read(shipped), exports={}) == Bundle.read(run / "checkpoints")
+    stored = Bundle.read(shipped)
+    run_bundle = Bundle.read(run / "checkpoints")
+    assert replace(stored, exports={}, provenance=run_bundle.provenance) == run_bundle
+    frame = json.loads((run / "results" / "metrics.json").read_text())["test"]["whole_frame"]
+    held_out = stored.provenance["held_out"]["lesion"]  # the figures the zoo lists
+    assert held_out["images"] == frame["images"] and held_out["aupr"] == round(frame["aupr"], 4)
     assert Predictor.load(shipped).engine != "tensorflow"  # the export is current: a faster engine runs it
     from lesionseg.checkpoints import load_trained
 

@@ -41,34 +41,39 @@ def test_tiny_model_learns_and_writes_its_logs(tiny_ws, tmp_path):
     assert state["epoch"] == 4 and (ck / "model.keras").is_file()
 
 
+def run_until_killed(command: list[str], ck, after_epoch: int) -> None:
+    """Start a training run and SIGKILL it somewhere inside the epoch after `after_epoch`."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        state = ck / "state.json"
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= after_epoch:
+            time.sleep(0.3)  # somewhere inside the next epoch
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def test_sigkill_and_resume_gives_the_same_weights(tiny_ws, tmp_path):
+    """Killed twice, at different moments, and extended from a finished 2-epoch run to 4 epochs
+    (make reproduce-idrid IDRID_EPOCHS=...): still the uninterrupted 4-epoch run's weights."""
     ref = tmp_path / "ref"
     subprocess.run(cmd(tiny_ws, ref, "--epochs", "4"), check=True, capture_output=True)
     ck = tmp_path / "killed"
-    for wait_epoch in (1, 3):  # kill twice, at different moments
-        proc = subprocess.Popen(cmd(tiny_ws, ck, "--epochs", "4"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None:
-            state = ck / "state.json"
-            if state.is_file() and json.loads(state.read_text())["epoch"] >= wait_epoch:
-                time.sleep(0.3)  # somewhere inside the next epoch
-                break
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    run_until_killed(cmd(tiny_ws, ck, "--epochs", "2"), ck, 1)
+    first = subprocess.run(cmd(tiny_ws, ck, "--epochs", "2"), capture_output=True, text=True)
+    assert first.returncode == 0 and "resuming" in first.stdout, first.stderr[-2000:]
+    assert json.loads((ck / "state.json").read_text())["epoch"] == 2
+    run_until_killed(cmd(tiny_ws, ck, "--epochs", "4"), ck, 3)
     done = subprocess.run(cmd(tiny_ws, ck, "--epochs", "4"), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "resuming" in done.stdout
     for a, b in zip(weights(ref / "epoch_004.keras"), weights(ck / "epoch_004.keras"), strict=True):
         np.testing.assert_array_equal(a, b)
     h_ref, h = pd.read_csv(ref / "history.csv"), pd.read_csv(ck / "history.csv")
+    assert h.epoch.tolist() == [1, 2, 3, 4]
     np.testing.assert_allclose(h.loss, h_ref.loss, rtol=1e-6)
-    # Extending a finished 2-epoch run to 4 epochs (make reproduce-idrid IDRID_EPOCHS=...) is the same run too.
-    ext = tmp_path / "extended"
-    subprocess.run(cmd(tiny_ws, ext, "--epochs", "2"), check=True, capture_output=True)
-    subprocess.run(cmd(tiny_ws, ext, "--epochs", "4"), check=True, capture_output=True)
-    for a, b in zip(weights(ref / "epoch_004.keras"), weights(ext / "epoch_004.keras"), strict=True):
-        np.testing.assert_array_equal(a, b)
 
 
 def args(ws, ck, *extra):
@@ -162,17 +167,7 @@ def test_recipe_run_resumes_after_sigkill_with_the_same_weights(tiny_ws, tmp_pat
     ref = tmp_path / "ref"
     subprocess.run(cmd(tiny_ws, ref, "--epochs", "4", *RECIPE), check=True, capture_output=True)
     ck = tmp_path / "killed"
-    proc = subprocess.Popen(cmd(tiny_ws, ck, "--epochs", "4", *RECIPE), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        state = ck / "state.json"
-        if state.is_file() and json.loads(state.read_text())["epoch"] >= 2:
-            time.sleep(0.3)
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    run_until_killed(cmd(tiny_ws, ck, "--epochs", "4", *RECIPE), ck, 2)
     done = subprocess.run(cmd(tiny_ws, ck, "--epochs", "4", *RECIPE), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     for a, b in zip(weights(ref / "epoch_004.keras"), weights(ck / "epoch_004.keras"), strict=True):

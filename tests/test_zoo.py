@@ -1,0 +1,120 @@
+"""The model zoo: shipped models listed with their structure, figures and size, and run together by
+infer.py --models in one pass, each as it runs alone."""
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import train_tiny
+from PIL import Image
+
+import infer
+from lesionseg import ship, zoo
+from lesionseg.bundle import Bundle, Threshold
+from lesionseg.errors import PipelineError
+
+
+def ship_as(trained, root, name: str, code: str, threshold: float, **prep) -> None:
+    """A copy of a trained model shipped under `name` as a model of structure `code`."""
+    dest = root / name
+    dest.mkdir(parents=True)
+    shutil.copy(trained / "model.keras", dest / "model.keras")
+    b = Bundle.read(trained)
+    replace(b, lesions=(code,), prep=replace(b.prep, **prep),
+            thresholds={code: Threshold(threshold, "max_dice", "validation images (2)")}).write(dest)
+
+
+@pytest.fixture(scope="module")
+def models(tiny_ws, tmp_path_factory):
+    trained = train_tiny(tiny_ws, tmp_path_factory.mktemp("zoo_ck"), "--epochs", "1", "--steps-per-epoch", "4")
+    root = tmp_path_factory.mktemp("zoo") / "models"
+    ship_as(trained, root, "tiny-he", "HE", 0.4)
+    ship_as(trained, root, "tiny-ex", "EX", 0.5, scale=0.5)  # another working scale: prepared on its own
+    return root
+
+
+@pytest.fixture(scope="module")
+def photos(tiny_ws):
+    return sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[:2]
+
+
+def run_infer(models, out, *extra):
+    return infer.main(["--zoo", str(models), "--out", str(out), *extra])
+
+
+def test_several_models_in_one_pass_segment_as_each_does_alone(models, photos, tmp_path):
+    assert run_infer(models, tmp_path / "both", "--models", "all", *map(str, photos)) == 0
+    both = pd.read_csv(tmp_path / "both" / "areas.csv")
+    assert list(both.columns) == ["image", "stem", "fov_pixels", "EX_threshold", "EX_lesion_pixels",
+                                  "EX_lesion_percent_of_fov", "HE_threshold", "HE_lesion_pixels",
+                                  "HE_lesion_percent_of_fov"]  # `all`: the models by name, tiny-ex first
+    assert both.EX_threshold.tolist() == [0.5, 0.5] and both.HE_threshold.tolist() == [0.4, 0.4]
+    for name, code in (("tiny-ex", "EX"), ("tiny-he", "HE")):
+        alone = tmp_path / name
+        assert infer.main(["--checkpoints", str(models / name), "--out", str(alone), *map(str, photos)]) == 0
+        rows = pd.read_csv(alone / "areas.csv")
+        assert both[f"{code}_lesion_pixels"].tolist() == rows.lesion_pixels.tolist()
+        np.testing.assert_allclose(both[f"{code}_lesion_percent_of_fov"], rows.lesion_percent_of_fov)
+        for photo in photos:
+            for kind in ("prob", "mask"):
+                assert (tmp_path / "both" / f"{photo.stem}_{code}_{kind}.png").read_bytes() == \
+                    (alone / f"{photo.stem}_{kind}.png").read_bytes()
+    # one overlay per photograph, with the legend's black key in its corner
+    overlay = np.asarray(Image.open(tmp_path / "both" / f"{photos[0].stem}_overlay.png"))
+    assert overlay.shape[:2] == tuple(s // 2 for s in Image.open(photos[0]).size[::-1]) and not overlay[2, 2].any()
+    assert not list((tmp_path / "both").glob("*_overlay.png"))[0].name.endswith("_EX_overlay.png")
+
+
+def test_models_are_picked_by_name_in_the_order_typed(models, photos, tmp_path):
+    assert zoo.pick("tiny-he, tiny-ex", models) == [models / "tiny-he", models / "tiny-ex"]
+    assert run_infer(models, tmp_path / "o", "--models", "tiny-he,tiny-ex", str(photos[0])) == 0
+    assert pd.read_csv(tmp_path / "o" / "areas.csv").columns[3] == "HE_threshold"
+    with pytest.raises(PipelineError, match=r"no shipped model tiny-ma; use all, or names from tiny-ex, tiny-he"):
+        zoo.pick("tiny-ex,tiny-ma", models)
+    with pytest.raises(PipelineError, match="named twice"):
+        zoo.pick("tiny-ex,tiny-ex", models)
+
+
+def test_two_models_of_one_structure_are_refused(models, photos, tmp_path):
+    other = tmp_path / "models"
+    shutil.copytree(models, other)
+    shutil.copytree(other / "tiny-ex", other / "tiny-ex-2")
+    with pytest.raises(PipelineError, match=r"EX is segmented by two of the models \(number 1 and 2\)"):
+        run_infer(other, tmp_path / "o", "--models", "all", str(photos[0]))
+    assert not (tmp_path / "o" / "areas.csv").exists()
+
+
+def test_the_listing_gives_structure_figures_and_size(models, tmp_path, capsys):
+    results = tmp_path / "official"
+    results.mkdir()
+    figures = {"images": 27, "aupr": 0.87012, "aupr_33": 0.868, "dice": 0.785, "sensitivity": 0.79, "ppv": 0.77}
+    (results / "metrics.json").write_text(json.dumps({"test": {"whole_frame": figures}}))
+    root = tmp_path / "models"
+    shutil.copytree(models, root)
+    ship.main(["--name", "tiny-ex", "--models", str(root), "--official", str(results)])
+    stored = Bundle.read(root / "tiny-ex").provenance["official_test"]
+    assert stored == {"EX": {**figures, "aupr": 0.8701}}
+    with pytest.raises(PipelineError, match="scores EX, but .*tiny-he segments HE"):
+        ship.record(root / "tiny-he", "official_test", _named(tmp_path, "EX"))
+    capsys.readouterr()
+    assert infer.main(["--zoo", str(root), "--list-models"]) == 0
+    listing = capsys.readouterr().out
+    assert "AUPR 0.870, Dice 0.785 (27 images)" in listing
+    zoo.main(["--models", str(root), "--csv", str(tmp_path / "zoo.csv")])
+    table = pd.read_csv(tmp_path / "zoo.csv")
+    assert table.model.tolist() == ["tiny-ex", "tiny-he"] and table.structure.tolist() == ["EX", "HE"]
+    size = sum(f.stat().st_size for f in (root / "tiny-ex").iterdir()) / 1e6
+    assert table.megabytes.iloc[0] == pytest.approx(size, abs=0.05)
+    assert table.official_test.isna().tolist() == [False, True]
+
+
+def _named(tmp_path, code: str):
+    """A several-lesion metrics.json that scores `code` only."""
+    folder = tmp_path / f"scores-{code}"
+    folder.mkdir()
+    figures = {"images": 2, "aupr": 0.5, "dice": 0.4}
+    (folder / "metrics.json").write_text(json.dumps({"lesions": {code: {"test": {"whole_frame": figures}}}}))
+    return folder
