@@ -106,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.official is not None:
         if not (dest / BUNDLE_FILE).is_file():
             raise PipelineError(f"{dest}: no shipped model there; ship it first (--run)")
-        figures = record(dest, "official_test", args.official)
-        print(f"{dest / BUNDLE_FILE}: official-test figures stored: {figures.provenance['official_test']}")
+        bundle = record(dest, "official_test", args.official)
+        print(f"{dest / BUNDLE_FILE}: official-test figures stored: {bundle.provenance['official_test']}")
+        _card(dest, bundle)
         return 0
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
@@ -116,12 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         from .export import export_onnx
 
         export_onnx(dest)
-    record(dest, "held_out", args.run / "results")
+    bundle = record(dest, "held_out", args.run / "results")
     with atomic_path(dest / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results"))
     size = path.stat().st_size / 1e6
-    print(f"shipped {path} ({size:.1f} MB); held-out figures in {dest / 'figures.md'}; write {dest / CARD}")
+    print(f"shipped {path} ({size:.1f} MB); held-out figures in {dest / 'figures.md'}")
+    _card(dest, bundle)
     return 0
+
+
+def _card(dest: Path, bundle: Bundle) -> None:
+    from .card import write_card
+
+    if write_card(dest, bundle):
+        print(f"wrote {dest / CARD} from the bundle (delete its first line before editing it by hand)")
+    else:
+        print(f"{dest / CARD} was written by hand: kept as it is; update its figures yourself")
 
 
 if __name__ == "__main__":

@@ -159,14 +159,16 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "model.keras").write_bytes((trained / "model.keras").read_bytes())
-    Bundle.for_prep(Bundle.read(trained).prep).write(run / "checkpoints")  # trained, not evaluated
+    made = Bundle.read(trained)
+    Bundle.for_prep(made.prep, provenance=made.provenance).write(run / "checkpoints")  # trained, not evaluated
     with pytest.raises(PipelineError, match="no threshold chosen yet; train and evaluate the run"):
         ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(run / "checkpoints"), "--results",
                    str(run / "results"), *EVAL])
     ship.main(["--run", str(run), "--name", "m", "--models", str(tmp_path / "models")])
     shipped = tmp_path / "models" / "m"
-    assert sorted(p.name for p in shipped.iterdir()) == ["bundle.json", "figures.md", "model.keras", "model.onnx"]
+    assert sorted(p.name for p in shipped.iterdir()) == ["MODEL_CARD.md", "bundle.json", "figures.md", "model.keras",
+                                                         "model.onnx"]
     stored = Bundle.read(shipped)
     run_bundle = Bundle.read(run / "checkpoints")
     assert replace(stored, exports={}, provenance=run_bundle.provenance) == run_bundle
@@ -179,6 +181,10 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     assert getattr(load_trained(shipped), "optimizer", None) is None  # no Adam moments (2x the weights)
     assert (shipped / "model.keras").stat().st_size < (trained / "model.keras").stat().st_size
     assert "AUPR-33" in (shipped / "figures.md").read_text()
+    card = (shipped / "MODEL_CARD.md").read_text()  # written from the bundle: figures, images, command
+    assert f"| lesion | held out ({frame['images']}) | {frame['aupr']:.3f} |" in card
+    assert f"trained on {len(stored.provenance['split']['train'])} photographs: " in card
+    assert stored.provenance["command"] in card
     image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
     capsys.readouterr()
     assert infer.main(["--checkpoints", str(tmp_path / "none"), "--shipped", str(shipped), "--out",

@@ -97,6 +97,11 @@ def test_the_listing_gives_structure_figures_and_size(models, tmp_path, capsys):
     ship.main(["--name", "tiny-ex", "--models", str(root), "--official", str(results)])
     stored = Bundle.read(root / "tiny-ex").provenance["official_test"]
     assert stored == {"EX": {**figures, "aupr": 0.8701}}
+    card = (root / "tiny-ex" / "MODEL_CARD.md").read_text()  # the card follows, with the published best beside
+    assert "| EX | official test (27) | 0.870 | 0.868 | 0.785 | 0.790 | 0.770 |  | AUPR 0.885 (IDRiD challenge" in card
+    (root / "tiny-he" / "MODEL_CARD.md").write_text("# written by hand\n")
+    ship.main(["--name", "tiny-he", "--models", str(root), "--official", str(_named(tmp_path, "HE"))])
+    assert (root / "tiny-he" / "MODEL_CARD.md").read_text() == "# written by hand\n"  # never replaced
     with pytest.raises(PipelineError, match="scores EX, but .*tiny-he segments HE"):
         ship.record(root / "tiny-he", "official_test", _named(tmp_path, "EX"))
     capsys.readouterr()
@@ -108,7 +113,7 @@ def test_the_listing_gives_structure_figures_and_size(models, tmp_path, capsys):
     assert table.model.tolist() == ["tiny-ex", "tiny-he"] and table.structure.tolist() == ["EX", "HE"]
     size = sum(f.stat().st_size for f in (root / "tiny-ex").iterdir()) / 1e6
     assert table.megabytes.iloc[0] == pytest.approx(size, abs=0.05)
-    assert table.official_test.isna().tolist() == [False, True]
+    assert table.official_test.tolist() == ["AUPR 0.870, Dice 0.785 (27 images)", "AUPR 0.500, Dice 0.400 (2 images)"]
 
 
 def _named(tmp_path, code: str):

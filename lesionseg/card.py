@@ -1,0 +1,88 @@
+"""A shipped model's MODEL_CARD.md, written from its bundle: what it segments, its figures beside the
+best published ones, the data and its licence, the photographs it was trained on, the commands, and
+its limits. `python -m lesionseg.ship` writes it, and again when `--official` adds the official test
+set's figures; a card without the first line below was written by hand and is left alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .bundle import Bundle
+
+MARK = "<!-- written by lesionseg.card from bundle.json; edit the bundle, or delete this line to keep edits -->"
+NAMES = {"EX": "hard exudates", "HE": "haemorrhages", "MA": "microaneurysms", "SE": "soft exudates",
+         "OD": "the optic disc", "lesion": "one structure (the workspace did not name it)"}
+# The best figures published on the same official test images, for comparison (docs/results, RESULTS.md)
+PUBLISHED = {"EX": "AUPR 0.885 (IDRiD challenge winner)", "HE": "AUPR 0.680 (IDRiD challenge, VRT)",
+             "MA": "AUPR 0.502 (IDRiD challenge, iFLYTEK)", "SE": "AUPR 0.700 (IDRiD challenge, VRT)",
+             "OD": "Jaccard 0.93 (IDRiD challenge)"}
+IDRID = ("IDRiD (Indian Diabetic Retinopathy Image Dataset), segmentation part; CC BY 4.0: cite Porwal et al., "
+         "*Data* 2018")
+COLUMNS = (("aupr", "AUPR"), ("aupr_33", "AUPR-33"), ("dice", "Dice"), ("sensitivity", "sensitivity"),
+           ("ppv", "PPV"), ("specificity", "specificity"))
+SETS = (("official_test", "official test"), ("held_out", "held out"))
+
+
+def is_generated(path: Path) -> bool:
+    """True when `path` is absent or a card this module wrote (so it may be written again)."""
+    return not path.is_file() or path.read_text().startswith(MARK)
+
+
+def figures_table(bundle: Bundle) -> list[str]:
+    """One row per structure and image set the bundle holds figures for."""
+    rows = []
+    for code in bundle.lesions:
+        for key, label in SETS:
+            f = bundle.provenance.get(key, {}).get(code)
+            if f:
+                cells = [f"{f[k]:.3f}" if k in f else "" for k, _ in COLUMNS]
+                rows.append(f"| {code} | {label} ({f['images']}) | " + " | ".join(cells) +
+                            f" | {PUBLISHED.get(code, '') if key == 'official_test' else ''} |")
+    if not rows:
+        return ["No figures are stored with this model yet (`python -m lesionseg.ship --run RUN` stores the "
+                "held-out ones)."]
+    head = "| structure | images | " + " | ".join(label for _, label in COLUMNS) + " | best published there |"
+    return [head, "|" + "---|" * (len(COLUMNS) + 3), *rows]
+
+
+def card(name: str, bundle: Bundle) -> str:
+    """The card's markdown."""
+    prov, prep = bundle.provenance, bundle.prep
+    split = prov.get("split", {})
+    what = ", ".join(f"{NAMES.get(c, c)} ({c})" for c in bundle.lesions)
+    idrid = all(c in PUBLISHED for c in bundle.lesions)
+    scale = (f"resampled so that the field of view is {prep.fov_diameter:.0f} px across" if prep.scale_by == "fov"
+             else f"resampled by {prep.scale:g}")
+    thresholds = ", ".join(f"{c} {t.value:.3f} ({t.rule}, chosen on {t.chosen_on})"
+                           for c, t in bundle.thresholds.items())
+    lines = [MARK, f"# {name}", "", f"Segments {what} in colour fundus photographs.", "",
+             "## Figures", "", "Whole photographs at their own resolution against the original masks, at the "
+             "stored threshold, chosen on validation images; the official test set was scored once, after "
+             "everything was chosen.", "", *figures_table(bundle), "",
+             "## Data and licence", "", f"- {IDRID if idrid else 'the data named below'}",
+             f"- workspace: {prov.get('data', 'not recorded')}"]
+    for key, label in (("train", "trained on"), ("validation", "validated (epoch, threshold) on"),
+                       ("held_out", "held out")):
+        if split.get(key):
+            lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
+    lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
+              f"Training minutes: {prov.get('training_minutes', 'not recorded')}. Each photograph is {scale}, "
+              f"then prepared with {prep.preprocess}. Thresholds: {thresholds or 'none chosen'}.", "",
+              "## Limits", "",
+              "- Trained on one camera's photographs; another camera's light and colour can lower the figures "
+              "(`bench/corruptions.py`). Check on annotated photographs of your own with `evaluate.py`.",
+              "- A research tool, not a medical device: not for diagnosis.", ""]
+    return "\n".join(lines)
+
+
+def write_card(folder: Path, bundle: Bundle) -> bool:
+    """Write folder/MODEL_CARD.md unless a hand-written one is there; True when written."""
+    from .imageio import atomic_path
+
+    path = folder / "MODEL_CARD.md"
+    if not is_generated(path):
+        return False
+    with atomic_path(path) as tmp:
+        tmp.write_text(card(folder.name, bundle))
+    return True
