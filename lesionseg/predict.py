@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .engines import Network, as_network
+from .engines import Network, as_network, logits_each
 from .model import sigmoid
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
@@ -83,14 +83,21 @@ def fast_tiles(h: int, w: int, multiple: int, tile: int = 4352, margin: int = 12
 def predict_fast(model: Network | Any, image: np.ndarray, multiple: int, tile: int = 4352, margin: int = 128
                  ) -> np.ndarray:
     """`model`: a Network (lesionseg.engines) or a Keras model."""
+    return predict_fast_views(model, [image], multiple, tile, margin)[0]
+
+
+def predict_fast_views(model: Network | Any, images: list[np.ndarray], multiple: int, tile: int = 4352,
+                       margin: int = 128) -> list[np.ndarray]:
+    """predict_fast for views of one shape (the flips): each tile of every view goes to the network
+    together, so an engine that runs them side by side keeps every core busy."""
     net = as_network(model)
-    h, w = image.shape[:2]
-    out = np.zeros((h, w, net.outputs), np.float32)
+    h, w = images[0].shape[:2]
+    outs = [np.zeros((h, w, net.outputs), np.float32) for _ in images]
     for (y0, x0, y1, x1), (ty0, tx0, ty1, tx1), shape in fast_tiles(h, w, multiple, tile, margin):
-        region = pad_to(image[ty0:ty1, tx0:tx1], *shape)
-        prob = _forward(net, region[None].astype(np.float32))[0]
-        out[y0:y1, x0:x1] = prob[y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
-    return out
+        regions = [pad_to(im[ty0:ty1, tx0:tx1], *shape)[None].astype(np.float32) for im in images]
+        for out, logit in zip(outs, logits_each(net, regions), strict=True):
+            out[y0:y1, x0:x1] = sigmoid(logit)[0][y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+    return outs
 
 
 def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) -> np.ndarray:
@@ -98,16 +105,19 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     net = as_network(model)
     if inf.mode not in MODES:
         raise ValueError(f"unknown inference mode {inf.mode!r}")
+    flips = FLIPS if inf.tta else FLIPS[:1]
+    views = [np.ascontiguousarray(_flip(image, lr, ud)) for lr, ud in flips]
+    if inf.mode == "faithful":
+        probs = [predict_faithful(net, v, inf.patch_size, inf.stride, inf.batch_size, inf.gaussian) for v in views]
+    else:
+        probs = predict_fast_views(net, views, net.multiple, inf.tile, inf.margin)
     total = None
-    for lr, ud in FLIPS if inf.tta else FLIPS[:1]:
-        view = image[:, ::-1] if lr else image
-        view = view[::-1] if ud else view
-        view = np.ascontiguousarray(view)
-        if inf.mode == "faithful":
-            prob = predict_faithful(net, view, inf.patch_size, inf.stride, inf.batch_size, inf.gaussian)
-        else:
-            prob = predict_fast(net, view, net.multiple, inf.tile, inf.margin)
-        prob = prob[::-1] if ud else prob
-        prob = prob[:, ::-1] if lr else prob
+    for (lr, ud), prob in zip(flips, probs, strict=True):
+        prob = _flip(prob, lr, ud)  # a flip is its own inverse
         total = prob if total is None else total + prob
     return (total / (4 if inf.tta else 1)).astype(np.float32)
+
+
+def _flip(a: np.ndarray, lr: bool, ud: bool) -> np.ndarray:
+    a = a[:, ::-1] if lr else a
+    return a[::-1] if ud else a

@@ -48,6 +48,24 @@ def test_an_engine_predicts_what_tensorflow_predicts(exported, engine):
     assert reference.std() > 1e-3  # the maps compared are not flat
 
 
+@pytest.mark.skipif(not installed("openvino"), reason="OpenVINO is not installed")
+def test_openvino_runs_batches_side_by_side_with_each_its_own_logits(exported):
+    """The flips go to OpenVINO together (THROUGHPUT, asynchronous requests): each answer must be
+    its own batch's, in order, as one request at a time gives it."""
+    from lesionseg.bundle import Bundle
+    from lesionseg.engines import open_network
+
+    net = open_network("openvino", exported, Bundle.read(exported), "float32")
+    image = fundus(256, 192, seed=5)[0].astype(np.float32)
+    noise = np.random.default_rng(0).uniform(0, 255, image.shape).astype(np.float32)
+    batches = [image[None], image[None, :, ::-1], image[None, ::-1], noise[None]]
+    together = net.logits_each(batches)
+    alone = [net.logits(b) for b in batches]
+    for a, b in zip(together, alone, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert np.abs(together[0] - together[3]).max() > 1e-3  # distinct inputs, distinct answers
+
+
 def test_auto_takes_an_installed_onnx_engine_only_for_a_current_export(exported, tmp_path):
     from lesionseg.bundle import Bundle
 
