@@ -18,8 +18,11 @@ $(VENV)/.installed-ray: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[ray]"
 	touch $@
 
+# Most tests run one process on one core, so TEST_WORKERS processes (pytest-xdist; a module's tests stay
+# on one worker, sharing its trained fixtures) take about half the time on two cores. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-ray
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadscope tests
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -88,14 +91,17 @@ CROP_CENTRE ?= lesion
 endif
 # Half scale by the field of view: every photograph resampled so that its field of view is half the
 # training photographs' median (any camera's photographs then work; RESULTS.md's runs predate it and
-# used half of each photograph's size, which differs for 4 of IDRiD's 81 photographs). Each colour channel
-# brought to the training photographs' median in the field of view (--colour auto): RESULTS.md, "Other
-# cameras' light and colour" (held out +0.012 over the same fine-tune without it, darkening and casts no
-# longer cost it).
+# used half of each photograph's size, which differs for 4 of IDRiD's 81 photographs). For other cameras'
+# light and colour (RESULTS.md, "Other cameras' light and colour"): each colour channel brought to the
+# training photographs' median in the field of view (--colour auto), and crops cut from PHOTOMETRIC seeded
+# other-camera versions of each training photograph as often as from the photograph itself. Together they
+# cut the mean AUPR drop under the benchmark's corruptions from 0.145 to 0.033, with the held-out AUPR
+# within 0.002 of the model without them. PHOTOMETRIC=0 trains without the versions.
+PHOTOMETRIC ?= 5
 PREP_FLAGS ?= --scale 0.5 --scale-by fov --preprocess clahe --patch-size 256 --stride 128 --colour auto
 TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-epoch 100 --learning-rate 1e-3 \
 	$(MILD_AUG) --sampling crops --lesion-crop-centre $(CROP_CENTRE) --lr-schedule cosine --val-patches 200 \
-	--val-aupr-every 2
+	--val-aupr-every 2 --photometric $(PHOTOMETRIC)
 EVAL_FLAGS ?= --tta
 endif
 SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
