@@ -86,39 +86,54 @@ class OpenVINONetwork:
     outputs: int
     multiple: int
     precision: str = "float32"
-    compiled: dict[tuple, Any] = field(default_factory=dict)  # by (input shape, performance hint)
+    compiled: dict[tuple[int, ...], dict[str, Any]] = field(default_factory=dict)  # per shape: by hint, "queue"
 
     def __post_init__(self):
         self.ov = _package("openvino")
         self.core = self.ov.Core()
 
-    def _compiled(self, shape: tuple[int, ...], hint: str = "LATENCY") -> Any:
-        """LATENCY: one request on every core; THROUGHPUT: requests side by side, a core or so each."""
-        if (shape, hint) not in self.compiled:
+    def _kept(self, shape: tuple[int, ...]) -> dict[str, Any]:
+        """What is compiled for one input shape; the oldest shape goes when SHAPES_KEPT are held."""
+        if shape not in self.compiled:
             if len(self.compiled) >= SHAPES_KEPT:
                 self.compiled.pop(next(iter(self.compiled)))
+            self.compiled[shape] = {}
+        return self.compiled[shape]
+
+    def _compiled(self, shape: tuple[int, ...], hint: str = "LATENCY") -> Any:
+        """LATENCY: one request on every core; THROUGHPUT: requests side by side, a core or so each."""
+        kept = self._kept(shape)
+        if hint not in kept:
             model = self.core.read_model(str(self.path))
             model.reshape(list(shape))
             config = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION[self.precision]}
-            self.compiled[shape, hint] = self.core.compile_model(model, "CPU", config)
-        return self.compiled[shape, hint]
+            kept[hint] = self.core.compile_model(model, "CPU", config)
+        return kept[hint]
+
+    def _queue(self, shape: tuple[int, ...]) -> Any:
+        """The asynchronous requests for side-by-side batches of `shape`, made once (each holds its
+        own buffers for every layer, so making them per photograph would allocate them again)."""
+        kept = self._kept(shape)
+        if "queue" not in kept:
+            compiled = self._compiled(shape, "THROUGHPUT")
+            kept["queue"] = self.ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        return kept["queue"]
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, np.float32)
         return np.array(self._compiled(batch.shape)(batch)[0], np.float32)
 
     def logits_each(self, batches: list[np.ndarray]) -> list[np.ndarray]:
-        """Several batches of one shape run side by side (the four flips): on 2 cores about 10% faster
-        than one after another, each with both cores, and the same logits (bench/bench_infer.py)."""
+        """Several batches of one shape run side by side (the four flips): on 2 cores faster than one
+        after another on both cores (bench/bench_flips.py), with the same logits."""
         if len(batches) < 2 or len({b.shape for b in batches}) != 1:
             return [self.logits(b) for b in batches]
-        compiled = self._compiled(batches[0].shape, "THROUGHPUT")
+        queue = self._queue(batches[0].shape)
         out: list[np.ndarray | None] = [None] * len(batches)
 
         def done(request: Any, k: int) -> None:
             out[k] = np.array(request.get_output_tensor(0).data, np.float32)
 
-        queue = self.ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         queue.set_callback(done)
         for k, b in enumerate(batches):
             queue.start_async({0: np.ascontiguousarray(b, np.float32)}, k)

@@ -79,12 +79,12 @@ class Segmenter:
         """Each model's input and the field of view's area, from one look at the field of view; models
         that prepare alike share one input."""
         fov, diameter = measure(image)
+        keys = [replace(p.prep, lesions=()) for p in self.predictors]  # the lesions do not change the input
         inputs: dict[Prep, np.ndarray] = {}
-        for p in self.predictors:
-            key = replace(p.prep, lesions=())  # the lesions do not change the input
+        for p, key in zip(self.predictors, keys, strict=True):
             if key not in inputs:
                 inputs[key] = p.prepare(image, str(path), diameter)
-        return image, tuple(inputs[replace(p.prep, lesions=())] for p in self.predictors), int(fov.sum())
+        return image, tuple(inputs[k] for k in keys), int(fov.sum())
 
     def compute(self, path: Path, loaded: Loaded) -> list[np.ndarray]:
         """Each model's probabilities at its working scale: the network, flips included."""

@@ -31,12 +31,12 @@ CARD = "MODEL_CARD.md"
 FIGURES = ("aupr", "aupr_33", "dice", "sensitivity", "ppv", "specificity")  # stored with a shipped model
 
 
-def reported(results: Path) -> dict[str, dict]:
-    """{CODE: the whole-frame figures} of an evaluate.py --results folder, for a bundle's provenance."""
+def reported(results: Path, single: str) -> dict[str, dict]:
+    """{CODE: the whole-frame figures} of an evaluate.py --results folder, for a bundle's provenance;
+    a one-lesion metrics.json does not name its lesion, which is then `single`."""
     m = json.loads((results / "metrics.json").read_text())
-    lesions = by_lesion(m) or {None: m}
     out = {}
-    for code, lm in lesions.items():
+    for code, lm in (by_lesion(m) or {single: m}).items():
         f = lm["test"]["whole_frame"]
         out[code] = {"images": int(f["images"])} | {k: round(float(f[k]), 4) for k in FIGURES if k in f}
     return out
@@ -45,9 +45,7 @@ def reported(results: Path) -> dict[str, dict]:
 def record(dest: Path, report: str, results: Path) -> Bundle:
     """The shipped bundle with `results`' figures stored under `report` (held_out / official_test)."""
     bundle = Bundle.read(dest)
-    figures = reported(results)
-    if None in figures:  # a one-lesion metrics.json does not name its lesion
-        figures = {bundle.lesions[0]: figures[None]}
+    figures = reported(results, bundle.lesions[0])
     if set(figures) != set(bundle.lesions):
         raise PipelineError(f"{results}/metrics.json scores {', '.join(figures)}, but {dest} segments "
                             f"{', '.join(bundle.lesions)}")
