@@ -25,6 +25,7 @@ DATA = Path("data")  # the workspace: train.csv, val.csv, val_images.csv
 CHECKPOINTS = Path("checkpoints")  # the run folder: resumed when it holds a run
 BASE_FILTERS = 16  # the paper: 16, 32, ..., 1024
 DEPTH = 7  # levels, bottom included
+ARCHITECTURE = "unet"  # unet (the paper) | cffa_cbam: coarse-fine encoder blocks and a CBAM bridge (vessels)
 L2_REG = 1e-5  # L2 kernel regularisation (Keras convention: l2 * sum(w^2))
 POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1); several: 3,5 per lesion
 LEARNING_RATE = 1e-4  # Adam (the paper); with cosine, the peak after the warm-up
@@ -171,7 +172,7 @@ def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
         trainlog.truncate_history(folder, state["epoch"])
         print(f"resuming from {folder / state['checkpoint']} (epoch {state['epoch']} done)")
         return model
-    model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs)
+    model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs, args.architecture)
     if args.init:
         ck.start_from(model, Path(args.init))
         print(f"starting from the weights of {args.init}")
@@ -262,7 +263,10 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    choices = {"MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
+    from lesionseg.model import ARCHITECTURES
+
+    choices = {"ARCHITECTURE": list(ARCHITECTURES),
+               "MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
                "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
                "LESION_CROP_CENTRE": ["pixel", "lesion"]}
@@ -324,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     Bundle.for_prep(prep, provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""
-    print(f"U-Net {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters{outputs}; "
+    kind = "U-Net" if args.architecture == "unet" else f"{args.architecture} U-Net"
+    print(f"{kind} {args.base_filters} filters x {args.depth} levels: {model.count_params():,} parameters{outputs}; "
           f"{len(train_imgs)} training / {len(val_imgs)} validation patches of {patch} px; devices {devices}")
     if start >= args.epochs:
         print(f"already trained for {start} epochs (--epochs {args.epochs}); the model is {folder / ck.EXPORT}")

@@ -54,6 +54,9 @@ def card(name: str, bundle: Bundle) -> str:
     idrid = all(c in PUBLISHED for c in bundle.lesions)
     scale = (f"resampled so that the field of view is {prep.fov_diameter:.0f} px across" if prep.scale_by == "fov"
              else f"resampled by {prep.scale:g}")
+    config = prov.get("config", {})
+    network = (f"a {config.get('architecture', 'unet')} network of {config['base_filters']} filters x "
+               f"{config['depth']} levels" if "base_filters" in config else "a network not recorded")
     thresholds = ", ".join(f"{c} {t.value:.3f} ({t.rule}, chosen on {t.chosen_on})"
                            for c, t in bundle.thresholds.items())
     lines = [MARK, f"# {name}", "", f"Segments {what} in colour fundus photographs.", "",
@@ -67,8 +70,9 @@ def card(name: str, bundle: Bundle) -> str:
         if split.get(key):
             lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
     lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
-              f"Training minutes: {prov.get('training_minutes', 'not recorded')}. Each photograph is {scale}, "
-              f"then prepared with {prep.preprocess}. Thresholds: {thresholds or 'none chosen'}.", "",
+              f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
+              f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
+              f"Thresholds: {thresholds or 'none chosen'}.", "",
               "## Limits", "",
               "- Trained on one camera's photographs; another camera's light and colour can lower the figures "
               "(`bench/corruptions.py`). Check on annotated photographs of your own with `evaluate.py`.",

@@ -127,8 +127,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 
 def load_trained(path: Path) -> keras.Model:
-    """A saved model, its custom loss and metric registered; a missing one says how to make it."""
-    from . import losses  # noqa: F401  (registers WeightedBCE and soft_dice for deserialization)
+    """A saved model, its custom loss, metric and layers registered; a missing one says how to make it."""
+    from . import attention, losses  # noqa: F401  (register WeightedBCE, soft_dice and ChannelPool)
 
     if path.is_dir():
         path = path / EXPORT

@@ -4,6 +4,10 @@ Input is raw 0..255 RGB, scaled to [-1, 1] inside the model (x / 127.5 - 1, as t
 Each level: two (3x3 conv, batch norm, ReLU); 2x2 max pooling down; 2x2 stride-2 transposed conv
 up, concatenated with the skip; a final 1x1 conv gives one logit per pixel and lesion (float32
 always): one output channel per lesion, each its own sigmoid, since lesions may overlap.
+
+Architecture "cffa_cbam" (lesionseg.attention) swaps each encoder block for coarse-fine feature
+aggregation and puts a CBAM attention module after the bottom block; the decoder stays the same. The
+architecture is read back from the saved model itself (its name), so nothing else has to store it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers
+
+from .attention import cbam, cffa
+
+ARCHITECTURES = ("unet", "cffa_cbam")
 
 
 def _block(x, filters: int, l2: float, name: str):
@@ -22,18 +30,24 @@ def _block(x, filters: int, l2: float, name: str):
     return x
 
 
-def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs: int = 1) -> keras.Model:
+def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs: int = 1,
+               architecture: str = "unet") -> keras.Model:
     """Any input whose sides are multiples of 2**(depth-1) works, not only 512x512 patches."""
     if depth < 2 or base_filters < 1:
         raise ValueError("depth must be >= 2 and base_filters >= 1")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {architecture!r}")
+    down = cffa if architecture == "cffa_cbam" else _block
     inputs = keras.Input((None, None, 3), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
     skips = []
     for level in range(depth - 1):
-        x = _block(x, base_filters * 2**level, l2, f"down{level + 1}")
+        x = down(x, base_filters * 2**level, l2, f"down{level + 1}")
         skips.append(x)
         x = layers.MaxPooling2D(2, name=f"pool{level + 1}")(x)
     x = _block(x, base_filters * 2 ** (depth - 1), l2, "bottom")
+    if architecture == "cffa_cbam":
+        x = cbam(x, "bridge")
     for level in reversed(range(depth - 1)):
         f = base_filters * 2**level
         x = layers.Conv2DTranspose(f, 2, strides=2, kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
@@ -41,7 +55,7 @@ def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs
         x = layers.Concatenate(name=f"skip{level + 1}")([x, skips[level]])
         x = _block(x, f, l2, f"dec{level + 1}")
     logits = layers.Conv2D(outputs, 1, dtype="float32", name="logits")(x)
-    return keras.Model(inputs, logits, name=f"unet_f{base_filters}_d{depth}")
+    return keras.Model(inputs, logits, name=f"{architecture}_f{base_filters}_d{depth}")
 
 
 def size_multiple(depth: int) -> int:
@@ -75,6 +89,11 @@ def model_depth(model: keras.Model) -> int:
     return 1 + sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
 
 
+def model_architecture(model: keras.Model) -> str:
+    """The architecture a model was built with, from the name build_unet gave it."""
+    return next((a for a in ARCHITECTURES if model.name.startswith(f"{a}_f")), "unet")
+
+
 def model_outputs(model: keras.Model) -> int:
     """Output channels: one per lesion."""
     return int(model.output_shape[-1])
@@ -89,7 +108,7 @@ def rebuild(model: keras.Model) -> keras.Model:
     """A fresh U-Net of the same shape carrying the model's weights, built under the current dtype
     policy, without optimizer state or regularisers."""
     twin = build_unet(model.get_layer("down1_conv1").filters, model_depth(model), l2=0.0,
-                      outputs=model_outputs(model))
+                      outputs=model_outputs(model), architecture=model_architecture(model))
     twin.set_weights(model.get_weights())
     return twin
 

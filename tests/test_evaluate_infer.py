@@ -184,7 +184,7 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     card = (shipped / "MODEL_CARD.md").read_text()  # written from the bundle: figures, images, command
     assert f"| lesion | held out ({frame['images']}) | {frame['aupr']:.3f} |" in card
     assert f"trained on {len(stored.provenance['split']['train'])} photographs: " in card
-    assert stored.provenance["command"] in card
+    assert stored.provenance["command"] in card and "a unet network of 4 filters x 3 levels" in card
     image = sorted((tiny_ws.parent / "raw" / "images").glob("*.png"))[0]
     capsys.readouterr()
     assert infer.main(["--checkpoints", str(tmp_path / "none"), "--shipped", str(shipped), "--out",
