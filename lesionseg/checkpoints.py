@@ -126,15 +126,21 @@ class EpochCheckpoint(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def load_trained(path: Path) -> keras.Model:
-    """A saved model, its custom loss, metric and layers registered; a missing one says how to make it."""
-    from . import attention, losses  # noqa: F401  (register WeightedBCE, soft_dice and ChannelPool)
-
+def model_file(path: Path) -> Path:
+    """The model file of a folder (or the file itself), or a clear refusal when there is none."""
     if path.is_dir():
         path = path / EXPORT
     if not path.is_file():
         raise PipelineError(f"{path}: no trained model here; train one with `python train.py` "
                             "(or pass --checkpoints with the folder that holds model.keras)")
+    return path
+
+
+def load_trained(path: Path) -> keras.Model:
+    """A saved model, its custom loss, metric and layers registered; a missing one says how to make it."""
+    from . import attention, losses  # noqa: F401  (register WeightedBCE, soft_dice and ChannelPool)
+
+    path = model_file(path)
     if not zipfile.is_zipfile(path):  # Keras would call it "not found"
         again = ("restore it from a copy, or start over with --fresh" if path.name.startswith("epoch_") else
                  f"restore it from a copy (a training run's {BEST} holds the same weights), or train again")

@@ -4,6 +4,7 @@ areas.csv (rows in the order of the inputs), from a pool of workers that each ho
     pip install -e ".[ray]"
     python -m lesionseg.distributed --checkpoints models/idrid-ex-unet8-half --out results/screening \\
         --workers 2 photos/                   # this machine; --address auto joins a running Ray cluster
+    python -m lesionseg.distributed --models all --out results/screening photos/   # every shipped model
 
 Each worker is a Ray actor built once (Segmenter.load: the bundle, its engine and thresholds) and fed
 photographs by Ray Data's map_batches, so the network is loaded once per worker, not per photograph.
@@ -35,8 +36,9 @@ class SegmentWorker:
         from .segmenting import Segmenter
 
         quiet_tensorflow()
-        self.segmenter = Segmenter.load([Path(settings["checkpoints"])], Path(settings["out"]), settings["threshold"],
-                                        settings["typed"], settings["engine"], settings["overlay_scale"])
+        self.segmenter = Segmenter.load([Path(f) for f in settings["models"]], Path(settings["out"]),
+                                        settings["threshold"], settings["typed"], settings["engine"],
+                                        settings["overlay_scale"])
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         rows, errors = [], []
@@ -82,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints"), help="model folder")
+    parser.add_argument("--models", default=None,
+                        help="shipped models run together instead of --checkpoints: all, or names (as infer.py)")
+    parser.add_argument("--zoo", type=Path, default=Path("models"), help="the folder of shipped models")
     parser.add_argument("--out", type=Path, default=Path("results/infer"))
     parser.add_argument("--threshold", type=float, default=None, help="default: each lesion's stored threshold")
     parser.add_argument("--engine", default="auto", choices=CHOICES)
@@ -96,13 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
+    from . import zoo
     from .batch import failures, list_inputs
+    from .bundle import Bundle
+    from .checkpoints import model_file
     from .imageio import write_csv
 
     args = build_parser().parse_args(argv)
+    folders = zoo.pick(args.models, args.zoo) if args.models else [args.checkpoints]
+    for folder in folders:  # a missing model or unreadable settings are said here, not in a worker's traceback
+        model_file(folder), Bundle.read(folder)
     files = list_inputs(args.inputs, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
-    settings = {"checkpoints": str(args.checkpoints.resolve()), "out": str(args.out.resolve()),
+    settings = {"models": [str(f.resolve()) for f in folders], "out": str(args.out.resolve()),
                 "threshold": args.threshold, "typed": {}, "engine": args.engine, "overlay_scale": args.overlay_scale}
     areas, errors = run(files, settings, args.workers, args.address, args.cpus_per_worker)
     if areas:

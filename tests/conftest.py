@@ -73,3 +73,18 @@ def train_tiny(ws: Path, folder: Path, *extra: str) -> Path:
     train.main(["--data", str(ws), "--checkpoints", str(folder), "--base-filters", "4", "--depth", "3",
                 "--batch-size", "4", "--no-tensorboard", *extra])
     return folder
+
+
+def ship_as(trained: Path, root: Path, name: str, code: str, threshold: float, **prep) -> None:
+    """A copy of a trained model shipped under `name` as a model of structure `code`."""
+    import shutil
+    from dataclasses import replace
+
+    from lesionseg.bundle import Bundle, Threshold
+
+    dest = root / name
+    dest.mkdir(parents=True)
+    shutil.copy(trained / "model.keras", dest / "model.keras")
+    b = Bundle.read(trained)
+    replace(b, lesions=(code,), prep=replace(b.prep, **prep),
+            thresholds={code: Threshold(threshold, "max_dice", "validation images (2)")}).write(dest)

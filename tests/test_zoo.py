@@ -3,28 +3,17 @@ infer.py --models in one pass, each as it runs alone."""
 
 import json
 import shutil
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import train_tiny
+from conftest import ship_as, train_tiny
 from PIL import Image
 
 import infer
 from lesionseg import ship, zoo
-from lesionseg.bundle import Bundle, Threshold
+from lesionseg.bundle import Bundle
 from lesionseg.errors import PipelineError
-
-
-def ship_as(trained, root, name: str, code: str, threshold: float, **prep) -> None:
-    """A copy of a trained model shipped under `name` as a model of structure `code`."""
-    dest = root / name
-    dest.mkdir(parents=True)
-    shutil.copy(trained / "model.keras", dest / "model.keras")
-    b = Bundle.read(trained)
-    replace(b, lesions=(code,), prep=replace(b.prep, **prep),
-            thresholds={code: Threshold(threshold, "max_dice", "validation images (2)")}).write(dest)
 
 
 @pytest.fixture(scope="module")
