@@ -108,7 +108,7 @@ SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
 # TRAIN_EXTRA: flags appended to train.py's (the last of a repeated flag wins), e.g. TRAIN_EXTRA='--loss wbce_dice'
 TRAIN_EXTRA ?=
 
-.PHONY: reproduce-idrid reproduce-paper reproduce-drive
+.PHONY: reproduce-idrid reproduce-paper reproduce-drive zoo-model
 reproduce-idrid: $(VENV)/.installed
 	@test -n "$(DATA)" || { echo "usage: make reproduce-idrid DATA=/path/to/IDRiD [LESION=EX|EX,HE,MA,SE] [RECIPE=cpu|paper]"; exit 2; }
 	time $(PY) gt_binary.py --raw "$(DATA)" --lesion $(LESION) --data "$(RUN)/data"
@@ -116,6 +116,16 @@ reproduce-idrid: $(VENV)/.installed
 	time $(PY) traintest_split.py --data "$(RUN)/data" $(SPLIT_FLAGS)
 	time $(PY) train.py --data "$(RUN)/data" --checkpoints "$(RUN)/checkpoints" $(TRAIN_FLAGS) $(TRAIN_EXTRA)
 	time $(PY) evaluate.py --data "$(RUN)/data" --checkpoints "$(RUN)/checkpoints" --results "$(RUN)/results" $(EVAL_FLAGS)
+
+# A model for the zoo: the CPU recipe on every official training photograph (9 of the 54 choose the epoch
+# and the threshold), scored once on the official testing set, then exported for the faster engines.
+# `python -m lesionseg.ship --run $(ZOO_RUN) --name NAME` ships it with its official-test figures.
+# IDRID_EPOCHS: fit the two hours of training to this machine (about 4 min an epoch on a slow 2-core one).
+ZOO_RUN ?= runs/zoo/$(shell echo $(LESION) | tr A-Z, a-z-)
+zoo-model: $(VENV)/.installed
+	@test -n "$(DATA)" || { echo "usage: make zoo-model DATA=/path/to/IDRiD (with its testing set) [LESION=EX] [IDRID_EPOCHS=48]"; exit 2; }
+	$(MAKE) reproduce-idrid RUN="$(ZOO_RUN)" SPLIT_FLAGS="--val-fraction 0.1667 --seed 42" EVAL_FLAGS="--tta --overlays 4"
+	time $(PY) -m lesionseg.export "$(ZOO_RUN)/checkpoints"
 
 reproduce-paper:
 	$(MAKE) reproduce-idrid RECIPE=paper RUN="$(RUN)-paper"

@@ -65,8 +65,9 @@ def card(name: str, bundle: Bundle) -> str:
              "everything was chosen.", "", *figures_table(bundle), "",
              "## Data and licence", "", f"- {IDRID if idrid else 'the data named below'}",
              f"- workspace: {prov.get('data', 'not recorded')}"]
+    tested = "official_test" in prov and "held_out" not in prov and split.get("held_out")
     for key, label in (("train", "trained on"), ("validation", "validated (epoch, threshold) on"),
-                       ("held_out", "held out")):
+                       ("held_out", "scored once (the official test set) on" if tested else "held out")):
         if split.get(key):
             lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
     lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",

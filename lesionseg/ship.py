@@ -28,6 +28,7 @@ from .multi import by_lesion
 
 MODELS = Path("models")
 CARD = "MODEL_CARD.md"
+SCORED = {"held_out": "held-out", "official_test": "official-test"}  # what a run's results/ scored
 FIGURES = ("aupr", "aupr_33", "dice", "sensitivity", "ppv", "specificity")  # stored with a shipped model
 
 
@@ -69,22 +70,32 @@ def export(checkpoints: Path, dest: Path) -> Path:
     return dest / EXPORT
 
 
-def card_figures(results: Path) -> str:
-    """The held-out figures of a run's metrics.json, as markdown lines for the model card (a section
-    per lesion for a model of several)."""
+def scored_set(bundle: Bundle) -> str:
+    """What a run's results/ scored: "official_test" when its held-out photographs are the layout's own
+    testing set (a model trained on every official training photograph), else "held_out"."""
+    from .split import scores_testing_set
+
+    data = Path(bundle.provenance.get("data", ""))
+    official = scores_testing_set(data, bundle.provenance.get("split", {}).get("held_out", []))
+    return "official_test" if official else "held_out"
+
+
+def card_figures(results: Path, report: str = "held_out") -> str:
+    """The figures of a run's metrics.json, as markdown lines for the model card (a section per lesion
+    for a model of several)."""
     m = json.loads((results / "metrics.json").read_text())
     if lesions := by_lesion(m):
-        return "".join(f"\n{code}:\n" + _figures(lm) for code, lm in lesions.items())
-    return _figures(m)
+        return "".join(f"\n{code}:\n" + _figures(lm, SCORED[report]) for code, lm in lesions.items())
+    return _figures(m, SCORED[report])
 
 
-def _figures(m: dict) -> str:
+def _figures(m: dict, scored: str) -> str:
     f = m["test"]["whole_frame"]
     lesion = m["lesion_level"].get("at_threshold", {})
     sens, fp = lesion.get("sensitivity", float("nan")), lesion.get("fp_per_image", float("nan"))
     overlap = m["lesion_level"]["overlap"]
     return (f"- threshold {m['threshold']:.3f} ({m['threshold_rule']}, chosen on {m['threshold_chosen_on']})\n"
-            f"- held-out images ({f['images']}), whole frame: AUPR-33 {f['aupr_33']:.3f}, AUPR {f['aupr']:.3f}, "
+            f"- {scored} images ({f['images']}), whole frame: AUPR-33 {f['aupr_33']:.3f}, AUPR {f['aupr']:.3f}, "
             f"sensitivity {f['sensitivity']:.3f}, specificity {f['specificity']:.4f}, PPV {f['ppv']:.3f}, "
             f"Dice {f['dice']:.3f}\n"
             f"- lesion level ({overlap:.0%} overlap) at the threshold: sensitivity {sens:.3f}, {fp:.1f} "
@@ -115,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         from .export import export_onnx
 
         export_onnx(dest)
-    bundle = record(dest, "held_out", args.run / "results")
+    report = scored_set(Bundle.read(dest))
+    bundle = record(dest, report, args.run / "results")
     with atomic_path(dest / "figures.md") as tmp:
-        tmp.write_text(card_figures(args.run / "results"))
+        tmp.write_text(card_figures(args.run / "results", report))
     size = path.stat().st_size / 1e6
-    print(f"shipped {path} ({size:.1f} MB); held-out figures in {dest / 'figures.md'}")
+    print(f"shipped {path} ({size:.1f} MB); {SCORED[report]} figures in {dest / 'figures.md'}")
     _card(dest, bundle)
     return 0
 

@@ -22,10 +22,25 @@ def seeded_pick(stems: list[str], fraction: float, seed: int, at_least_one: bool
     return {stems[i] for i in rng.choice(len(stems), size=n, replace=False)}
 
 
+def testing_set(manifest: pd.DataFrame) -> set[str]:
+    """The stems the layout itself marks as its testing set (IDRiD's "b. Testing Set", DRIVE's test/)."""
+    return set(manifest.loc[manifest.split == "test", "stem"]) if "split" in manifest.columns else set()
+
+
+def scores_testing_set(data: Path, held_out: list[str]) -> bool:
+    """True when a run's held-out photographs are its layout's own testing set (the official test set
+    of IDRiD or DRIVE), so that their figures are official-test figures; False when they were drawn
+    from the training photographs, or the workspace is gone."""
+    manifest = data / "manifest.csv"
+    if not held_out or not manifest.is_file():
+        return False
+    return set(held_out) <= testing_set(pd.read_csv(manifest, dtype={"stem": str}, keep_default_na=False))
+
+
 def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
     """stem -> 'train' | 'val' | 'test'. The layout's testing set is the test set when there is one."""
     stems = sorted(manifest.stem)
-    marked = set(manifest.loc[manifest.split == "test", "stem"])
+    marked = testing_set(manifest)
     test = marked if marked else seeded_pick(stems, test_fraction, seed)
     rest = [s for s in stems if s not in test]
     val = seeded_pick(rest, val_fraction, seed + 1)

@@ -51,7 +51,7 @@ def parse_all(calls: list[tuple[str, list[str]]]) -> dict[str, object]:
     """Each call's arguments through its script's own parser; {script: namespace} (last call wins)."""
     parsed = {}
     for name, argv in calls:
-        if name == "make_demo_data" or name.endswith("summary") or (ROOT / f"{name}.py").is_file():
+        if name == "make_demo_data" or name.startswith("lesionseg.") or (ROOT / f"{name}.py").is_file():
             module = importlib.import_module(name)
         else:
             pytest.fail(f"the Makefile runs {name}, which is not a script of the project")
@@ -101,6 +101,18 @@ def test_reproduce_paper_is_the_paper_recipe_in_its_own_run_folder():
     assert (train.learning_rate, train.lr_schedule, train.epochs) == (1e-4, "constant", 100)
 
 
+def test_zoo_model_trains_on_every_official_training_photograph_and_exports():
+    res = make("-n", "zoo-model", f"DATA={DATA}", "LESION=HE", "IDRID_EPOCHS=28")
+    assert res.returncode == 0, res.stdout + res.stderr
+    calls = script_calls(res.stdout)
+    parsed = parse_all(calls)
+    assert str(parsed["gt_binary"].raw) == DATA and parsed["gt_binary"].lesion == ("HE",)
+    assert str(parsed["train"].data) == "runs/zoo/he/data" and parsed["train"].epochs == 28
+    assert (parsed["traintest_split"].val_fraction, parsed["traintest_split"].seed) == (0.1667, 42)  # 9 of 54
+    assert parsed["evaluate"].tta and str(parsed["evaluate"].results) == "runs/zoo/he/results"
+    assert calls[-1] == ("lesionseg.export", ["runs/zoo/he/checkpoints"])
+
+
 @pytest.mark.parametrize("recipe", ["cpu", "paper", "previous"])
 def test_reproduce_drive_commands_parse(recipe):
     parsed = dry_run("reproduce-drive", f"DATA={DATA}/DRIVE/training", f"RECIPE={recipe}", "DRIVE_RUN=runs/drive x",
@@ -110,7 +122,7 @@ def test_reproduce_drive_commands_parse(recipe):
     assert (parsed["evaluate"].threshold_rule, parsed["evaluate"].fixed_threshold) == ("fixed", 0.674)
 
 
-@pytest.mark.parametrize("target", ["reproduce-idrid", "reproduce-drive"])
+@pytest.mark.parametrize("target", ["reproduce-idrid", "reproduce-drive", "zoo-model"])
 def test_reproduce_without_data_prints_its_usage(target):
     res = make(target)
     assert res.returncode != 0 and f"usage: make {target} DATA=" in res.stdout

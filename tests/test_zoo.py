@@ -3,6 +3,7 @@ infer.py --models in one pass, each as it runs alone."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -112,3 +113,23 @@ def _named(tmp_path, code: str):
     figures = {"images": 2, "aupr": 0.5, "dice": 0.4}
     (folder / "metrics.json").write_text(json.dumps({"lesions": {code: {"test": {"whole_frame": figures}}}}))
     return folder
+
+
+def test_a_run_held_out_on_the_layouts_testing_set_ships_official_test_figures(models, tmp_path):
+    """A model trained on every official training photograph is scored on the official test set by its
+    own evaluate.py run: ship stores those figures as official-test ones, never as held-out ones."""
+    from lesionseg.split import scores_testing_set
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    pd.DataFrame({"stem": ["IDRiD_01", "IDRiD_55", "IDRiD_56"], "split": ["train", "test", "test"]}).to_csv(
+        ws / "manifest.csv", index=False)
+    assert scores_testing_set(ws, ["IDRiD_55", "IDRiD_56"])
+    assert not scores_testing_set(ws, ["IDRiD_01", "IDRiD_55"])  # drawn from the training photographs
+    assert not scores_testing_set(tmp_path / "gone", ["IDRiD_55"]) and not scores_testing_set(ws, [])
+    bundle = Bundle.read(models / "tiny-ex")
+    split = {"train": ["IDRiD_01"], "validation": [], "held_out": ["IDRiD_55", "IDRiD_56"]}
+    official = replace(bundle, provenance=bundle.provenance | {"data": str(ws), "split": split})
+    assert ship.scored_set(official) == "official_test"
+    drawn = replace(official, provenance=official.provenance | {"split": split | {"held_out": ["IDRiD_01"]}})
+    assert ship.scored_set(drawn) == "held_out"
