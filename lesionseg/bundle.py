@@ -60,6 +60,13 @@ class Bundle:
     def for_prep(cls, prep: Prep, single: str = SINGLE, **kwargs: Any) -> Bundle:
         return cls(prep.lesions or (single,), prep, **kwargs)
 
+    def named(self, code: str) -> Bundle:
+        """A one-output model whose workspace did not name its structure, named `code` (its threshold
+        follows); a model of several, or one already named otherwise, is refused."""
+        if len(self.lesions) != 1 or self.lesions[0] not in (SINGLE, code):
+            raise PipelineError(f"the model segments {', '.join(self.lesions)}; it cannot be renamed {code}")
+        return replace(self, lesions=(code,), thresholds=dict(zip((code,), self.thresholds.values(), strict=False)))
+
     @property
     def evaluated(self) -> bool:
         """Every lesion has a threshold chosen by evaluate.py."""

@@ -12,11 +12,14 @@ from .bundle import Bundle
 
 MARK = "<!-- written by lesionseg.card from bundle.json; edit the bundle, or delete this line to keep edits -->"
 NAMES = {"EX": "hard exudates", "HE": "haemorrhages", "MA": "microaneurysms", "SE": "soft exudates",
-         "OD": "the optic disc", "lesion": "one structure (the workspace did not name it)"}
+         "OD": "the optic disc", "vessels": "retinal vessels",
+         "lesion": "one structure (the workspace did not name it)"}
 # The best figures published on the same official test images, for comparison (docs/results, RESULTS.md)
 PUBLISHED = {"EX": "AUPR 0.885 (IDRiD challenge winner)", "HE": "AUPR 0.680 (IDRiD challenge, VRT)",
              "MA": "AUPR 0.502 (IDRiD challenge, iFLYTEK)", "SE": "AUPR 0.700 (IDRiD challenge, VRT)",
-             "OD": "Jaccard 0.93 (IDRiD challenge)"}
+             "OD": "Jaccard 0.93 (IDRiD challenge)",
+             "vessels": "F1 in the field of view about 0.83 (DRIVE test set, the best U-Net variants)"}
+DRIVE = "DRIVE (Digital Retinal Images for Vessel Extraction); research use: cite Staal et al., *IEEE TMI* 2004"
 IDRID = ("IDRiD (Indian Diabetic Retinopathy Image Dataset), segmentation part; CC BY 4.0: cite Porwal et al., "
          "*Data* 2018")
 COLUMNS = (("aupr", "AUPR"), ("aupr_33", "AUPR-33"), ("dice", "Dice"), ("sensitivity", "sensitivity"),
@@ -51,7 +54,8 @@ def card(name: str, bundle: Bundle) -> str:
     prov, prep = bundle.provenance, bundle.prep
     split = prov.get("split", {})
     what = ", ".join(f"{NAMES.get(c, c)} ({c})" for c in bundle.lesions)
-    idrid = all(c in PUBLISHED for c in bundle.lesions)
+    data = (DRIVE if bundle.lesions == ("vessels",) else
+            IDRID if all(c in PUBLISHED for c in bundle.lesions) else "the data named below")
     scale = (f"resampled so that the field of view is {prep.fov_diameter:.0f} px across" if prep.scale_by == "fov"
              else f"resampled by {prep.scale:g}")
     config = prov.get("config", {})
@@ -63,7 +67,7 @@ def card(name: str, bundle: Bundle) -> str:
              "## Figures", "", "Whole photographs at their own resolution against the original masks, at the "
              "stored threshold, chosen on validation images; the official test set was scored once, after "
              "everything was chosen.", "", *figures_table(bundle), "",
-             "## Data and licence", "", f"- {IDRID if idrid else 'the data named below'}",
+             "## Data and licence", "", f"- {data}",
              f"- workspace: {prov.get('data', 'not recorded')}"]
     tested = "official_test" in prov and "held_out" not in prov and split.get("held_out")
     for key, label in (("train", "trained on"), ("validation", "validated (epoch, threshold) on"),

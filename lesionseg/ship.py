@@ -2,7 +2,7 @@
 without optimizer state, bundle.json, and model.onnx for the faster engines unless --no-onnx) plus
 MODEL_CARD.md with its held-out figures, which the bundle stores too (lesionseg.zoo lists them).
 
-    .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half
+    .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half --structure EX
     .venv/bin/python -m lesionseg.ship --name idrid-ex-unet8-half --official runs/idrid-ex/official
 
 `--official` records, in the shipped bundle, the figures evaluate.py wrote for the official test set
@@ -55,15 +55,17 @@ def record(dest: Path, report: str, results: Path) -> Bundle:
     return updated
 
 
-def export(checkpoints: Path, dest: Path) -> Path:
+def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
     """Write what inference needs from a checkpoints folder to `dest` (the weights and the bundle, in
-    its current format); refuses an unevaluated run."""
+    its current format, its one output named `structure` when given); refuses an unevaluated run."""
     if not (checkpoints / EXPORT).is_file():
         raise PipelineError(f"{checkpoints / EXPORT}: missing; train and evaluate the run before shipping it")
     model = load_trained(checkpoints)
     bundle = model_bundle(model, checkpoints)
     if not bundle.evaluated:
         raise PipelineError(f"{checkpoints}: no threshold chosen yet; train and evaluate the run before shipping it")
+    if structure:
+        bundle = bundle.named(structure)
     dest.mkdir(parents=True, exist_ok=True)
     save_model(rebuild(model), dest / EXPORT)  # weights only: no Adam moments
     bundle.write(dest)
@@ -107,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", type=Path, default=None, help="a run folder with checkpoints/ and results/")
     ap.add_argument("--name", required=True, help="folder name under models/")
     ap.add_argument("--models", type=Path, default=MODELS)
+    ap.add_argument("--structure", default=None,
+                    help="the code of a one-output run's structure (EX, HE, MA, SE, OD, vessels), stored with it")
     ap.add_argument("--no-onnx", action="store_true", help="ship without the ONNX export (lesionseg.export)")
     ap.add_argument("--official", type=Path, default=None,
                     help="an evaluate.py --results folder of the official test set: store its figures")
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
-    path = export(args.run / "checkpoints", dest)
+    path = export(args.run / "checkpoints", dest, args.structure)
     if not args.no_onnx:
         from .export import export_onnx
 

@@ -133,3 +133,17 @@ def test_a_run_held_out_on_the_layouts_testing_set_ships_official_test_figures(m
     assert ship.scored_set(official) == "official_test"
     drawn = replace(official, provenance=official.provenance | {"split": split | {"held_out": ["IDRiD_01"]}})
     assert ship.scored_set(drawn) == "held_out"
+
+
+def test_ship_names_the_structure_of_a_run_whose_workspace_did_not(models, tmp_path):
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    shutil.copy(models / "tiny-ex" / "model.keras", ck / "model.keras")
+    made = Bundle.read(models / "tiny-ex")
+    replace(made, lesions=("lesion",), thresholds={"lesion": made.thresholds["EX"]}).write(ck)  # as train.py names it
+    ship.export(ck, tmp_path / "he", "HE")
+    shipped = Bundle.read(tmp_path / "he")
+    assert shipped.lesions == ("HE",) and shipped.thresholds == {"HE": made.thresholds["EX"]}
+    with pytest.raises(PipelineError, match="segments EX; it cannot be renamed HE"):
+        ship.export(models / "tiny-ex", tmp_path / "other", "HE")  # named already: never relabelled
+    assert not (tmp_path / "other").exists()
