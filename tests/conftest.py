@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,20 @@ def ship_as(trained: Path, root: Path, name: str, code: str, threshold: float, *
     b = Bundle.read(trained)
     replace(b, lesions=(code,), prep=replace(b.prep, **prep),
             thresholds={code: Threshold(threshold, "max_dice", "validation images (2)")}).write(dest)
+
+
+# train.py at a tiny size, and with the CPU recipe's kind of settings (crops, Dice, cosine, whole-image selection)
+TINY = ["--base-filters", "4", "--depth", "3", "--batch-size", "4", "--no-tensorboard", "--learning-rate", "3e-3"]
+RECIPE = ["--sampling", "crops", "--lesion-crop-share", "0.6", "--loss", "wbce_dice", "--lr-schedule", "cosine",
+          "--warmup-steps", "3", "--steps-per-epoch", "4", "--val-aupr-every", "2", "--workers", "1"]
+
+
+def train_command(ws: Path, ck: Path, *extra: str) -> list[str]:
+    """train.py as a user runs it, in its own process (so that it can be killed)."""
+    return [sys.executable, str(ROOT / "train.py"), "--data", str(ws), "--checkpoints", str(ck), *TINY, *extra]
+
+
+def weights(path: Path) -> list:
+    from lesionseg.checkpoints import load_trained
+
+    return load_trained(path).get_weights()
