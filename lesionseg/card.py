@@ -22,8 +22,7 @@ PUBLISHED = {"EX": "AUPR 0.885 (IDRiD challenge winner)", "HE": "AUPR 0.680 (IDR
 DRIVE = "DRIVE (Digital Retinal Images for Vessel Extraction); research use: cite Staal et al., *IEEE TMI* 2004"
 IDRID = ("IDRiD (Indian Diabetic Retinopathy Image Dataset), segmentation part; CC BY 4.0: cite Porwal et al., "
          "*Data* 2018")
-COLUMNS = (("aupr", "AUPR"), ("aupr_33", "AUPR-33"), ("dice", "Dice"), ("sensitivity", "sensitivity"),
-           ("ppv", "PPV"), ("specificity", "specificity"))
+COLUMNS = ("aupr_33", "sensitivity", "ppv", "specificity")  # after the structure's headline figures
 SETS = (("official_test", "official test"), ("held_out", "held out"))
 
 
@@ -34,19 +33,22 @@ def is_generated(path: Path) -> bool:
 
 def figures_table(bundle: Bundle) -> list[str]:
     """One row per structure and image set the bundle holds figures for."""
+    from .zoo import LABELS, headline
+
+    columns = list(dict.fromkeys([*(k for c in bundle.lesions for k in headline(c)), *COLUMNS]))
     rows = []
     for code in bundle.lesions:
         for key, label in SETS:
             f = bundle.provenance.get(key, {}).get(code)
             if f:
-                cells = [f"{f[k]:.3f}" if k in f else "" for k, _ in COLUMNS]
+                cells = [f"{f[k]:.3f}" if k in f else "" for k in columns]
                 rows.append(f"| {code} | {label} ({f['images']}) | " + " | ".join(cells) +
                             f" | {PUBLISHED.get(code, '') if key == 'official_test' else ''} |")
     if not rows:
         return ["No figures are stored with this model yet (`python -m lesionseg.ship --run RUN` stores the "
                 "held-out ones)."]
-    head = "| structure | images | " + " | ".join(label for _, label in COLUMNS) + " | best published there |"
-    return [head, "|" + "---|" * (len(COLUMNS) + 3), *rows]
+    head = "| structure | images | " + " | ".join(LABELS.get(k, k) for k in columns) + " | best published there |"
+    return [head, "|" + "---|" * (len(columns) + 3), *rows]
 
 
 def card(name: str, bundle: Bundle) -> str:

@@ -29,7 +29,10 @@ from .multi import by_lesion
 MODELS = Path("models")
 CARD = "MODEL_CARD.md"
 SCORED = {"held_out": "held-out", "official_test": "official-test"}  # what a run's results/ scored
-FIGURES = ("aupr", "aupr_33", "dice", "sensitivity", "ppv", "specificity")  # stored with a shipped model
+FIGURES = ("aupr", "aupr_33", "dice", "sensitivity", "ppv", "specificity")  # whole frame, stored with a model
+# and the figures of other leaderboards: (name, metrics.json part, key)
+OTHER_FIGURES = (("jaccard", "per_image_mean", "iou"), ("fov_f1", "field_of_view", "dice"),
+                 ("fov_aupr", "field_of_view", "aupr"))
 
 
 def reported(results: Path, single: str) -> dict[str, dict]:
@@ -38,8 +41,10 @@ def reported(results: Path, single: str) -> dict[str, dict]:
     m = json.loads((results / "metrics.json").read_text())
     out = {}
     for code, lm in (by_lesion(m) or {single: m}).items():
-        f = lm["test"]["whole_frame"]
-        out[code] = {"images": int(f["images"])} | {k: round(float(f[k]), 4) for k in FIGURES if k in f}
+        test = lm["test"]
+        f = test["whole_frame"]
+        out[code] = {"images": int(f["images"])} | {k: round(float(f[k]), 4) for k in FIGURES if k in f} | {
+            name: round(float(test[part][key]), 4) for name, part, key in OTHER_FIGURES if key in test.get(part, {})}
     return out
 
 

@@ -18,7 +18,17 @@ from .bundle import BUNDLE_FILE, Bundle
 from .errors import PipelineError, run_cli
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-SHOWN = {"aupr": "AUPR", "jaccard": "Jaccard", "dice": "Dice"}  # the figures listed, where a bundle has them
+# Each structure's headline figures, as its leaderboard gives them: AUPR of the whole frame for the IDRiD
+# lesions, the mean per-photograph Jaccard for the optic disc, F1 inside the field of view for DRIVE's vessels
+HEADLINE = {"OD": ("jaccard", "dice"), "vessels": ("fov_f1", "fov_aupr")}
+LESION_HEADLINE = ("aupr", "dice")
+LABELS = {"aupr": "AUPR", "dice": "Dice", "jaccard": "mean Jaccard", "fov_f1": "FOV F1", "fov_aupr": "FOV AUPR",
+          "aupr_33": "AUPR-33", "sensitivity": "sensitivity", "ppv": "PPV", "specificity": "specificity"}
+
+
+def headline(code: str) -> tuple[str, ...]:
+    """The figures a structure is ranked by, first the one its leaderboard sorts on."""
+    return HEADLINE.get(code, LESION_HEADLINE)
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class Entry:
         figures = self.bundle.provenance.get(report, {}).get(code)
         if not figures:
             return ""
-        shown = ", ".join(f"{label} {figures[k]:.3f}" for k, label in SHOWN.items() if k in figures)
+        shown = ", ".join(f"{LABELS[k]} {figures[k]:.3f}" for k in headline(code) if k in figures)
         return f"{shown} ({figures['images']} images)"
 
 

@@ -88,7 +88,7 @@ def test_the_listing_gives_structure_figures_and_size(models, tmp_path, capsys):
     stored = Bundle.read(root / "tiny-ex").provenance["official_test"]
     assert stored == {"EX": {**figures, "aupr": 0.8701}}
     card = (root / "tiny-ex" / "MODEL_CARD.md").read_text()  # the card follows, with the published best beside
-    assert "| EX | official test (27) | 0.870 | 0.868 | 0.785 | 0.790 | 0.770 |  | AUPR 0.885 (IDRiD challenge" in card
+    assert "| EX | official test (27) | 0.870 | 0.785 | 0.868 | 0.790 | 0.770 |  | AUPR 0.885 (IDRiD challenge" in card
     (root / "tiny-he" / "MODEL_CARD.md").write_text("# written by hand\n")
     ship.main(["--name", "tiny-he", "--models", str(root), "--official", str(_named(tmp_path, "HE"))])
     assert (root / "tiny-he" / "MODEL_CARD.md").read_text() == "# written by hand\n"  # never replaced
@@ -113,6 +113,29 @@ def _named(tmp_path, code: str):
     figures = {"images": 2, "aupr": 0.5, "dice": 0.4}
     (folder / "metrics.json").write_text(json.dumps({"lesions": {code: {"test": {"whole_frame": figures}}}}))
     return folder
+
+
+def test_the_optic_disc_and_vessels_are_listed_by_their_leaderboards_figures(models, tmp_path, capsys):
+    """OD by the mean Jaccard over photographs, DRIVE's vessels by F1 inside the field of view."""
+    root = tmp_path / "models"
+    for name, code in (("tiny-od", "OD"), ("tiny-vessels", "vessels")):
+        ship_as(models / "tiny-ex", root, name, code, 0.5)
+    frame = {"images": 20, "aupr": 0.8, "dice": 0.7}
+    test = {"whole_frame": frame, "field_of_view": frame | {"dice": 0.8261, "aupr": 0.9104},
+            "per_image_mean": frame | {"iou": 0.9123}}
+    for name in ("tiny-od", "tiny-vessels"):
+        results = tmp_path / name
+        results.mkdir()
+        (results / "metrics.json").write_text(json.dumps({"test": test}))
+        ship.main(["--name", name, "--models", str(root), "--official", str(results)])
+    assert Bundle.read(root / "tiny-od").provenance["official_test"]["OD"]["jaccard"] == 0.9123
+    capsys.readouterr()
+    assert zoo.main(["--models", str(root)]) == 0
+    listing = capsys.readouterr().out
+    assert "mean Jaccard 0.912, Dice 0.700 (20 images)" in listing
+    assert "FOV F1 0.826, FOV AUPR 0.910 (20 images)" in listing
+    card = (root / "tiny-vessels" / "MODEL_CARD.md").read_text()
+    assert "| structure | images | FOV F1 | FOV AUPR | AUPR-33 |" in card and "Staal et al." in card
 
 
 def test_a_run_held_out_on_the_layouts_testing_set_ships_official_test_figures(models, tmp_path):
