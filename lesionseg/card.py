@@ -80,11 +80,28 @@ def card(name: str, bundle: Bundle) -> str:
               f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}.", "",
-              "## Limits", "",
-              "- Trained on one camera's photographs; another camera's light and colour can lower the figures "
-              "(`bench/corruptions.py`). Check on annotated photographs of your own with `evaluate.py`.",
+              *(_remake(bundle.lesions, config) if tested and data == IDRID else []),
+              "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
+
+
+def _remake(lesions: tuple[str, ...], config: dict) -> list[str]:
+    """The make command that runs the same recipe for a model trained on every official training photograph."""
+    return [f"`make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={config.get('epochs', 48)}` "
+            "runs the recipe of the Makefile this model was made with.", ""]
+
+
+def _cameras(prep, config: dict) -> str:
+    """What the model was taught about other cameras' light and colour, and what that leaves."""
+    taught = [text for text, on in (("each colour channel brought to the training photographs' median",
+                                     bool(prep.colour)),
+                                    ("the light level normalised", prep.level > 0),
+                                    (f"{config.get('photometric')} other-camera versions of each training "
+                                     "photograph trained on", bool(config.get("photometric")))) if on]
+    done = f" It had {' and '.join(taught)}, which narrow that gap." if taught else ""
+    return ("- Trained on one camera's photographs; another camera's light and colour can lower the figures "
+            f"(`bench/corruptions.py`).{done} Check on annotated photographs of your own with `evaluate.py`.")
 
 
 def write_card(folder: Path, bundle: Bundle) -> bool:

@@ -170,3 +170,19 @@ def test_ship_names_the_structure_of_a_run_whose_workspace_did_not(models, tmp_p
     with pytest.raises(PipelineError, match="segments EX; it cannot be renamed HE"):
         ship.export(models / "tiny-ex", tmp_path / "other", "HE")  # named already: never relabelled
     assert not (tmp_path / "other").exists()
+
+
+def test_a_zoo_models_card_says_how_to_remake_it_and_what_it_learnt_of_other_cameras(models):
+    from lesionseg.card import card
+
+    made = Bundle.read(models / "tiny-ex")
+    figures = {"EX": {"images": 27, "aupr": 0.88}}
+    prov = made.provenance | {"official_test": figures, "config": {"epochs": 28, "photometric": 5},
+                              "split": {"train": ["IDRiD_01"], "held_out": ["IDRiD_55"]}}
+    zoo_model = replace(made, prep=replace(made.prep, colour=(161.5, 80.5, 14.5)), provenance=prov)
+    text = card("idrid-ex", zoo_model)
+    assert "`make zoo-model DATA=/path/to/IDRiD LESION=EX IDRID_EPOCHS=28`" in text
+    assert "scored once (the official test set) on 1 photographs: IDRiD_55" in text
+    assert "brought to the training photographs' median and 5 other-camera versions" in text
+    plain = card("idrid-ex", replace(made, provenance=made.provenance | {"held_out": figures}))
+    assert "make zoo-model" not in plain and "It had" not in plain  # a development run, taught nothing of cameras
