@@ -22,7 +22,7 @@ def test_the_shipped_model_folder_is_complete_and_small():
     assert stored.lesions == ("EX",) and stored.evaluated and 0 < stored.threshold_values()[0] < 1
     assert stored.inference.tta is True and stored.prep.scale_by == "fov" and stored.provenance["training_minutes"]
     card = (SHIPPED / "MODEL_CARD.md").read_text()
-    for needed in ("CC BY 4.0", "Porwal", "make reproduce-idrid", "IDRiD_04", "AUPR-33"):
+    for needed in ("CC BY 4.0", "Porwal", "make zoo-model", "IDRiD_04", "AUPR-33", "official test (27)"):
         assert needed in card
 
 
