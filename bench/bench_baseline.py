@@ -5,7 +5,8 @@ then), both run as a user runs them, on the same photographs, in turns, in this 
 Each version runs as its own process from its own tree (the old one from `git archive`), on K
 photographs and on one; the difference over K - 1 is the steady seconds per photograph without the
 start-up (imports, model loading), which is reported on its own. The maps of both are compared
-(8-bit probability levels, mask pixels). Peak memory is each process's maximum resident set.
+(8-bit probability levels, mask pixels): both run the baseline's own shipped model, which the
+code of now exports to ONNX for its faster engines. Peak memory is each process's maximum resident set.
 
     .venv/bin/python bench/bench_baseline.py [--images 3] [--rounds 1] [--engines auto,tensorflow]
 Target: infer.py now at least 3x faster per photograph than the baseline, with the same maps.
@@ -41,10 +42,18 @@ def checkout(rev: str, dest: Path) -> Path:
     return dest
 
 
-def timed(tree: Path, photos: list[Path], out: Path, extra: list[str]) -> tuple[float, float]:
+def same_model(baseline: Path, dest: Path) -> Path:
+    """The baseline's own shipped model, copied and exported to ONNX by the code of now, so that both
+    versions run the same weights and settings and their maps compare."""
+    shutil.copytree(baseline / MODEL, dest)
+    subprocess.run([sys.executable, "-m", "lesionseg.export", str(dest)], cwd=ROOT, check=True, capture_output=True)
+    return dest
+
+
+def timed(tree: Path, model: Path, photos: list[Path], out: Path, extra: list[str]) -> tuple[float, float]:
     """(wall seconds, peak resident GiB) of one infer.py process from `tree`."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "infer.py", "--checkpoints", str(MODEL), "--out", str(out), *extra, *map(str, photos)]
+    cmd = [sys.executable, "infer.py", "--checkpoints", str(model), "--out", str(out), *extra, *map(str, photos)]
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -78,14 +87,16 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_baseline_"))
     try:
         photos = photographs(args.images, work)
-        runs = {"baseline": (checkout(args.baseline, work / "baseline"), [])}
+        old = checkout(args.baseline, work / "baseline")
+        runs = {"baseline": (old, old / MODEL, [])}
+        model = same_model(old, work / "model")
         for engine in args.engines.split(","):
-            runs[f"now, {engine}"] = (ROOT, ["--engine", engine])
+            runs[f"now, {engine}"] = (ROOT, model, ["--engine", engine])
         times = {name: {"many": [], "one": [], "peak": []} for name in runs}
         for _ in range(args.rounds):
-            for name, (tree, extra) in runs.items():  # in turns, so that the machine's state is shared
+            for name, (tree, weights, extra) in runs.items():  # in turns, so that the machine's state is shared
                 for key, subset in (("many", photos), ("one", photos[:1])):
-                    seconds, peak = timed(tree, subset, work / "out" / name / key, extra)
+                    seconds, peak = timed(tree, weights, subset, work / "out" / name / key, extra)
                     times[name][key].append(seconds)
                     times[name]["peak"].append(peak)
         print(f"{len(photos)} photographs ({photos[0].parent.name}), {args.rounds} round(s); seconds per photograph "
