@@ -119,7 +119,8 @@ reproduce-idrid: $(VENV)/.installed
 
 # A model for the zoo: the CPU recipe on every official training photograph (9 of the 54 choose the epoch
 # and the threshold), scored once on the official testing set, then exported for the faster engines.
-# `python -m lesionseg.ship --run $(ZOO_RUN) --name NAME` ships it with its official-test figures.
+# `python -m lesionseg.ship --run $(ZOO_RUN) --name NAME --structure $(LESION)` ships it with its
+# official-test figures (a one-lesion workspace does not name its lesion, so --structure does).
 # IDRID_EPOCHS: fit the two hours of training to this machine (about 4 min an epoch on a slow 2-core one).
 ZOO_RUN ?= runs/zoo/$(shell echo $(LESION) | tr A-Z, a-z-)
 zoo-model: $(VENV)/.installed

@@ -65,7 +65,8 @@ class Bundle:
         follows); a model of several, or one already named otherwise, is refused."""
         if len(self.lesions) != 1 or self.lesions[0] not in (SINGLE, code):
             raise PipelineError(f"the model segments {', '.join(self.lesions)}; it cannot be renamed {code}")
-        return replace(self, lesions=(code,), thresholds=dict(zip((code,), self.thresholds.values(), strict=False)))
+        chosen = self.thresholds.get(self.lesions[0])
+        return replace(self, lesions=(code,), thresholds={code: chosen} if chosen else {})
 
     @property
     def evaluated(self) -> bool:

@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     folders = zoo.pick(args.models, args.zoo) if args.models else [args.checkpoints]
     for folder in folders:  # a missing model or unreadable settings are said here, not in a worker's traceback
-        model_file(folder), Bundle.read(folder)
+        model_file(folder)
+        Bundle.read(folder)
     files = list_inputs(args.inputs, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"models": [str(f.resolve()) for f in folders], "out": str(args.out.resolve()),

@@ -31,10 +31,12 @@ def scores_testing_set(data: Path, held_out: list[str]) -> bool:
     """True when a run's held-out photographs are its layout's own testing set (the official test set
     of IDRiD or DRIVE), so that their figures are official-test figures; False when they were drawn
     from the training photographs, or the workspace is gone."""
+    from .imageio import read_csv
+
     manifest = data / "manifest.csv"
     if not held_out or not manifest.is_file():
         return False
-    return set(held_out) <= testing_set(pd.read_csv(manifest, dtype={"stem": str}, keep_default_na=False))
+    return set(held_out) <= testing_set(read_csv(manifest, ["stem"], "run gt_binary.py again"))
 
 
 def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
