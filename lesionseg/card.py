@@ -79,11 +79,19 @@ def card(name: str, bundle: Bundle) -> str:
     lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
               f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
-              f"Thresholds: {thresholds or 'none chosen'}.", "",
+              f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
               *(_remake(bundle.lesions, config) if tested and data == IDRID else []),
               "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
+
+
+def _predicted(inference) -> str:
+    """How whole photographs are predicted, in the settings that matter to what the maps show."""
+    steps = [text for text, on in (("the four flips averaged", inference.tta),
+                                   ("only the region of most probability kept in each map (one per photograph)",
+                                    inference.largest_component)) if on]
+    return f"Predicted with {' and '.join(steps)}." if steps else "Predicted without flips."
 
 
 def _remake(lesions: tuple[str, ...], config: dict) -> list[str]:

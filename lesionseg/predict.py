@@ -8,8 +8,9 @@ fast: the network is fully convolutional, so it runs on large tiles (the whole i
 
 Either path runs on an image already at the model's working scale; `lesionseg.predictor.Predictor`
 prepares a photograph and resamples the probabilities back to its size. With `tta` the four flips
-of the image are predicted and their probabilities averaged. Every path returns HxWxK maps: one
-channel per model output (lesion).
+of the image are predicted and their probabilities averaged; with `largest_component` only one
+region of each map is kept (lesionseg.components). Every path returns HxWxK maps: one channel per
+model output (lesion).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .components import keep_largest
 from .engines import Network, as_network, logits_each
 from .model import sigmoid
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
@@ -41,6 +43,7 @@ class Inference:
     tile: int = 4352  # fast: largest tile side
     margin: int = 128  # fast: context cropped off each tile
     tta: bool = False  # average the four flips
+    largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
 
 
 def _forward(net: Network, batch: np.ndarray) -> np.ndarray:
@@ -115,7 +118,8 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     for (lr, ud), prob in zip(flips, probs, strict=True):
         prob = _flip(prob, lr, ud)  # a flip is its own inverse
         total = prob if total is None else total + prob
-    return (total / (4 if inf.tta else 1)).astype(np.float32)
+    prob = (total / (4 if inf.tta else 1)).astype(np.float32)
+    return keep_largest(prob) if inf.largest_component else prob
 
 
 def _flip(a: np.ndarray, lr: bool, ud: bool) -> np.ndarray:

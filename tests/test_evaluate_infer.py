@@ -247,3 +247,32 @@ def test_a_typed_threshold_gets_past_a_corrupt_threshold_file(trained, tiny_ws, 
     assert infer.main(["--checkpoints", str(ck), "--out", str(tmp_path / "o"), "--threshold", "0.4", str(image)]) == 0
     assert "threshold.json: unreadable" in capsys.readouterr().err
     assert pd.read_csv(tmp_path / "o" / "areas.csv").threshold.iloc[0] == 0.4
+
+
+def test_evaluate_stores_the_one_region_rule_and_infer_applies_it(tiny_ws, trained, tmp_path, capsys):
+    import shutil
+
+    from lesionseg.card import card
+    from lesionseg.imageio import resolve
+    from lesionseg.predict import Inference
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained, ck)
+    res = tmp_path / "res"
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--results", str(res), "--largest-component",
+                   "--overlays", "0"])
+    stored = Bundle.read(ck)
+    assert stored.inference.largest_component is True
+    assert "only the region of most probability kept" in card("tiny-od", stored)
+    row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
+    src = resolve(row.image, tiny_ws)
+    out, off = tmp_path / "out", tmp_path / "off"
+    assert infer.main(["--checkpoints", str(ck), "--out", str(out), str(src)]) == 0
+    assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
+    assert Predictor.load(ck).inference.largest_component  # what infer.py runs (the predictor keeps one region)
+    capsys.readouterr()
+    assert infer.main(["--checkpoints", str(ck), "--out", str(off), "--no-largest-component", str(src)]) == 0
+    assert "chosen under other settings (largest_component)" in capsys.readouterr().err
+    kept = np.asarray(Image.open(out / f"{row.stem}_prob.png"))
+    assert (kept <= np.asarray(Image.open(off / f"{row.stem}_prob.png"))).all()  # the region as it was, else 0
+    assert card("tiny-od", replace(stored, inference=Inference())).count("region of most probability") == 0

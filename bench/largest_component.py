@@ -1,0 +1,65 @@
+"""Whether keeping one region per photograph (evaluate.py --largest-component) helps a model, asked of
+its validation photographs only: each photograph is predicted as stored and with only the region of
+most probability kept, the threshold is chosen under each (evaluate.py's max_dice rule), and the
+table gives the mean Jaccard over photographs (how the IDRiD challenge ranks the optic disc), the
+pooled Dice and the AUPR of both.
+
+    .venv/bin/python bench/largest_component.py --data runs/zoo/od/data --checkpoints runs/zoo/od/checkpoints
+
+The test photographs are not read, so the choice can be made before the one scoring on them.
+Writes largest_component.csv (one row per photograph and setting) to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, required=True, help="a workspace with val_images.csv")
+    ap.add_argument("--checkpoints", type=Path, required=True, help="the model folder")
+    ap.add_argument("--out", type=Path, default=Path("runs/largest-component"), help="where the CSV goes")
+    ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
+    args = ap.parse_args(argv)
+    from lesionseg.quiet import quiet_tensorflow
+
+    quiet_tensorflow()
+    import numpy as np
+    import pandas as pd
+
+    from lesionseg.evaluation import SetCounts, evaluated
+    from lesionseg.imageio import read_csv, write_csv
+    from lesionseg.metrics import choose_threshold, confusion, per_image_means, summary
+    from lesionseg.predictor import Predictor
+
+    val = read_csv(args.data / "val_images.csv", ["stem", "image", "mask"], "run traintest_split.py first")
+    rows, table = [], []
+    for kept in (False, True):
+        predictor = Predictor.load(args.checkpoints, {"largest_component": kept}, engine=args.engine)
+        if len(predictor.lesions) != 1:
+            raise SystemExit(f"error: {args.checkpoints} segments {len(predictor.lesions)} structures; "
+                             "this benchmark takes a model of one")
+        counts, maps = SetCounts(), []
+        for e in evaluated(val, args.data, predictor.predict, f"largest component {'on' if kept else 'off'}"):
+            e = e.lesion(0)
+            counts.add(e)
+            maps.append((e.stem, e.prob.astype(np.float16), e.truth))
+        threshold = choose_threshold(counts.frame, "max_dice")
+        images = [{"stem": s, "largest_component": kept, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)
+                  for s, p, t in maps]
+        rows += images
+        frame, per = summary(counts.frame, threshold), per_image_means(images)
+        table.append({"largest_component": kept, "threshold": threshold, "mean_jaccard": per["iou"],
+                      "mean_dice": per["dice"], "pooled_dice": frame["dice"], "aupr": frame["aupr"]})
+    print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}")
+    print(pd.DataFrame(table).to_string(index=False, float_format="%.4f"))
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(pd.DataFrame(rows), args.out / "largest_component.csv")
+    print(f"per photograph: {args.out / 'largest_component.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

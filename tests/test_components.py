@@ -1,0 +1,62 @@
+"""One region per photograph (the optic disc): lesionseg.components and the predictor that applies it
+(evaluate.py storing it and infer.py applying it: tests/test_evaluate_infer.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lesionseg.components import LEVEL, keep_largest
+from lesionseg.lesions import EIGHT
+from lesionseg.predict import Inference
+from lesionseg.predictor import Predictor
+from lesionseg.prep import Prep
+
+
+def disc_and_blob(h: int = 96, w: int = 128) -> np.ndarray:
+    """A large disc of 0.8 with a faint rim of 0.3, a small blob of 0.99 apart, background 0.02."""
+    yy, xx = np.mgrid[:h, :w]
+    prob = np.full((h, w), 0.02, np.float32)
+    r = np.hypot(yy - 48, xx - 40)
+    prob[r < 24] = 0.3
+    prob[r < 20] = 0.8
+    prob[np.hypot(yy - 20, xx - 110) < 4] = 0.99
+    return prob
+
+
+def test_the_region_of_most_probability_is_kept_with_its_faint_rim():
+    prob = disc_and_blob()
+    kept = keep_largest(prob)
+    disc = prob >= LEVEL
+    disc[:, 90:] = False  # the blob is apart from the disc
+    np.testing.assert_array_equal(kept[disc], prob[disc])  # disc and rim as they were
+    assert not kept[~disc].any()  # the brighter but smaller blob, and the faint background, are gone
+    both = keep_largest(np.stack([prob, prob[:, ::-1]], axis=-1))  # each channel on its own
+    np.testing.assert_array_equal(both[..., 0], kept)
+    np.testing.assert_array_equal(both[..., 1], kept[:, ::-1])
+    faint = np.full((8, 8), 0.05, np.float32)
+    np.testing.assert_array_equal(keep_largest(faint), faint)  # nothing reached the level: kept as it is
+
+
+@dataclass
+class RedIsLesion:
+    """A network whose probability is the input's first channel (bright: lesion)."""
+
+    outputs: int = 1
+    multiple: int = 4
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return 20 * (batch[..., :1] / 255 - 0.5)
+
+
+def test_the_predictor_keeps_one_region_when_its_settings_say_so():
+    from scipy import ndimage
+
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[..., 0] = (disc_and_blob() * 255).astype(np.uint8)
+    plain = Predictor.preparing(Prep()).with_model(RedIsLesion())
+    one = Predictor.preparing(Prep(), Inference(largest_component=True)).with_model(RedIsLesion())
+    assert ndimage.label(plain.predict(image)[..., 0] >= 0.5, EIGHT)[1] == 2  # the disc and the blob
+    prob = one.predict(image)[..., 0]
+    assert ndimage.label(prob >= 0.5, EIGHT)[1] == 1 and prob[48, 40] > 0.5 and prob[20, 110] == 0
