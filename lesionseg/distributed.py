@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     from .batch import failures, list_inputs
     from .bundle import Bundle
     from .checkpoints import model_file
+    from .export import ensure_export
     from .imageio import write_csv
 
     args = build_parser().parse_args(argv)
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     for folder in folders:  # a missing model or unreadable settings are said here, not in a worker's traceback
         model_file(folder)
         Bundle.read(folder)
+        if args.engine == "auto":
+            ensure_export(folder)  # once, here, rather than by every worker at once
     files = list_inputs(args.inputs, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"models": [str(f.resolve()) for f in folders], "out": str(args.out.resolve()),

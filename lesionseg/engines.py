@@ -1,8 +1,13 @@
 """The network behind a Predictor, run by one of three engines:
 
 tensorflow   the Keras model itself (model.keras); always there, and the only one for training.
-onnxruntime  the bundle's ONNX export (model.onnx, made by `python -m lesionseg.export`).
+onnxruntime  the model's ONNX export (model.onnx, made by `python -m lesionseg.export`).
 openvino     the same ONNX file, compiled by OpenVINO for this CPU: the fastest here (docs/benchmarks.md).
+
+An export lies beside model.keras (recorded in bundle.json), or in the export cache (EXPORT_CACHE,
+or ~/.cache/lesionseg/exports), in a folder named by the digest of the model.keras it was made from:
+so the shipped models carry only their Keras weights (half the size), infer.py makes their export
+once on first use (lesionseg.export.ensure_export), and a cached export can never belong to another model.
 
 Every engine gives the same logits for the same input (tests/test_engines.py holds them to 1e-3 in
 probability), so the tiling, flips, thresholds and figures around it are shared: lesionseg.predict
@@ -14,6 +19,8 @@ otherwise.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +34,8 @@ CHOICES = ("auto",) + ENGINES
 FASTEST_FIRST = ("openvino", "onnxruntime")  # measured by bench/bench_infer.py
 PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
 OPENVINO_PRECISION = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}
+CACHE_ENV = "EXPORT_CACHE"  # where exports made outside their model's folder go (a shipped model's)
+RECORD_FILE = "export.json"  # a cached export's record, as bundle.json's exports["onnx"] beside model.keras
 SHAPES_KEPT = 4  # compiled input shapes an OpenVINO network keeps (one camera's photographs share one)
 
 
@@ -183,14 +192,30 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def cache_folder(source_sha256: str) -> Path:
+    """Where the export of the model.keras with this digest is cached."""
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lesionseg" / "exports")
+    return root / source_sha256
+
+
 def current_export(folder: Path, bundle: Any) -> dict | None:
-    """The bundle's ONNX export record when model.onnx is there and was made from this model.keras."""
+    """The export record of this model.keras, with the ONNX file's `path`: the bundle's when model.onnx
+    beside was made from it, else the cache's; None when neither is there."""
     from .checkpoints import EXPORT
 
-    record = bundle.exports.get("onnx")
-    if not record or not (folder / record["file"]).is_file() or not (folder / EXPORT).is_file():
+    if not (folder / EXPORT).is_file():
         return None
-    return record if record["source_sha256"] == file_digest(folder / EXPORT) else None
+    digest = file_digest(folder / EXPORT)
+    beside = bundle.exports.get("onnx") if bundle is not None else None
+    if beside and beside["source_sha256"] == digest and (folder / beside["file"]).is_file():
+        return beside | {"path": str(folder / beside["file"])}
+    cached = cache_folder(digest)
+    try:
+        record = json.loads((cached / RECORD_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    ok = record.get("source_sha256") == digest and (cached / record.get("file", "")).is_file()
+    return record | {"path": str(cached / record["file"])} if ok else None
 
 
 def choose(engine: str, folder: Path, bundle: Any) -> str:
@@ -213,7 +238,7 @@ def open_network(engine: str, folder: Path, bundle: Any, precision: str) -> Netw
         raise PipelineError(f"{folder}: no ONNX export of this model.keras (model.onnx missing or made from "
                             f"another model) for the {engine} engine; make it with `python -m lesionseg.export "
                             f"{folder}`, or use --engine tensorflow")
-    path, outputs, multiple = folder / record["file"], int(record["outputs"]), int(record["input_multiple"])
+    path, outputs, multiple = Path(record["path"]), int(record["outputs"]), int(record["input_multiple"])
     if engine == "openvino":
         _package("openvino")
         return OpenVINONetwork(path, outputs, multiple, precision)

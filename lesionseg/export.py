@@ -3,15 +3,18 @@
     .venv/bin/python -m lesionseg.export models/idrid-ex-unet8-half [checkpoints ...]
 
 model.onnx is written beside model.keras, and bundle.json records it with the digest of the
-model.keras it was made from, so an export left over from an earlier training is never used. The
-settings (lesions, preparation, thresholds) stay in bundle.json, one copy for every engine. Before
-it is kept, the export is run on a test input and must give the Keras model's probabilities within
-TOLERANCE.
+model.keras it was made from, so an export left over from an earlier training is never used. With
+--cache (and when infer.py meets a model without one: ensure_export) it goes to the export cache
+instead, in a folder named by that digest (lesionseg.engines.cache_folder), and the model's folder
+is not touched: that is how a shipped model gets its export. The settings (lesions, preparation,
+thresholds) stay in bundle.json, one copy for every engine. Before it is kept, the export is run on
+a test input and must give the Keras model's probabilities within TOLERANCE.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import warnings
 from dataclasses import replace
@@ -35,12 +38,13 @@ def _check_input(multiple: int) -> np.ndarray:
     return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.float32)[None]
 
 
-def export_onnx(folder: Path) -> dict:
-    """Write folder/model.onnx from folder/model.keras, check it, and record it in bundle.json."""
+def export_onnx(folder: Path, cache: bool = False) -> dict:
+    """Write folder/model.onnx from folder/model.keras, check it, and record it in bundle.json; with
+    `cache`, write it and its record to the export cache instead, leaving the folder as it is."""
     import keras
 
     from .checkpoints import EXPORT, load_trained, model_bundle
-    from .engines import ENGINES, OnnxRuntimeNetwork, OpenVINONetwork, file_digest, installed
+    from .engines import ENGINES, RECORD_FILE, OnnxRuntimeNetwork, OpenVINONetwork, cache_folder, file_digest, installed
     from .model import input_multiple, model_outputs, sigmoid
 
     model = load_trained(folder)
@@ -48,7 +52,10 @@ def export_onnx(folder: Path) -> dict:
     multiple, outputs = input_multiple(model), model_outputs(model)
     sample = _check_input(multiple)
     expected = sigmoid(model.predict_on_batch(sample))  # the model must have run once before export
-    tmp = folder / f"model.tmp-{os.getpid()}.onnx"
+    digest = file_digest(folder / EXPORT)
+    dest = cache_folder(digest) if cache else folder
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = dest / f"model.tmp-{os.getpid()}.onnx"
     try:
         try:
             with warnings.catch_warnings():  # tf2onnx probes np.object, which NumPy 2 warns about
@@ -65,19 +72,54 @@ def export_onnx(folder: Path) -> dict:
         if not diff <= TOLERANCE:
             raise PipelineError(f"{folder}: the ONNX export differs from model.keras by {diff:.2g} in probability "
                                 f"(allowed {TOLERANCE}); keep using --engine tensorflow and report this")
-        os.replace(tmp, folder / ONNX_FILE)
+        os.replace(tmp, dest / ONNX_FILE)
     finally:
         tmp.unlink(missing_ok=True)
-    record = {"file": ONNX_FILE, "source": EXPORT, "source_sha256": file_digest(folder / EXPORT),
+    record = {"file": ONNX_FILE, "source": EXPORT, "source_sha256": digest,
               "outputs": outputs, "input_multiple": multiple, "checked_with": checker,
               "checked_max_difference": diff, "keras": keras.__version__}
-    replace(bundle, exports=bundle.exports | {"onnx": record}).write(folder)
-    return record
+    if cache:
+        from .imageio import atomic_path
+
+        with atomic_path(dest / RECORD_FILE) as path:
+            path.write_text(json.dumps(record | {"made_from": str(folder.resolve())}, indent=2) + "\n")
+    else:
+        replace(bundle, exports=bundle.exports | {"onnx": record}).write(folder)
+    return record | {"path": str(dest / ONNX_FILE)}
+
+
+def ensure_export(folder: Path) -> None:
+    """Before infer.py's `auto` engine chooses: a model without a current export (a shipped one) gets
+    one in the export cache, once, when the packages to make and run it are installed; a failure is
+    a warning, and TensorFlow runs it."""
+    import keras
+
+    from .bundle import Bundle
+    from .engines import FASTEST_FIRST, current_export, installed
+    from .errors import warn
+
+    if keras.backend.backend() != "tensorflow" or not any(installed(e) for e in FASTEST_FIRST):
+        return
+    if not folder.is_dir() or current_export(folder, Bundle.read(folder, thresholds_optional=True)):
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("tf2onnx") is None:
+        return
+    print(f"{folder}: making its ONNX export for the faster engines, once (kept in the export cache)")
+    try:
+        record = export_onnx(folder, cache=True)
+    except PipelineError as exc:
+        warn(f"{folder}: no export made ({exc}); TensorFlow runs it")
+        return
+    print(f"{record['path']}: exported")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path, help="model folders (checkpoints/ or models/<name>)")
+    parser.add_argument("--cache", action="store_true",
+                        help="write to the export cache, not beside model.keras (the folder stays as it is)")
     return parser
 
 
@@ -87,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet_tensorflow()
     for folder in args.folders:
-        record = export_onnx(folder)
-        print(f"{folder / record['file']}: exported; probabilities within {record['checked_max_difference']:.1e} "
+        record = export_onnx(folder, args.cache)
+        print(f"{record['path']}: exported; probabilities within {record['checked_max_difference']:.1e} "
               f"of model.keras ({record['checked_with']})")
     return 0
 

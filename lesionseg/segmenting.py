@@ -51,9 +51,13 @@ class Segmenter:
              typed: dict[str, Any] | None = None, engine: str = "auto", overlay_scale: int = 2) -> Segmenter:
         """The models of `folders`, each with its lesions' stored thresholds (or `threshold` for all),
         predicting with its stored inference settings but for those `typed`; warns where the figures
-        may not hold."""
+        may not hold. With `auto`, a model without an ONNX export gets one first (lesionseg.export.ensure_export)."""
+        from .export import ensure_export
+
         predictors, thresholds = [], []
         for folder in folders:
+            if engine == "auto":
+                ensure_export(folder)
             predictor = Predictor.load(folder, typed or {}, thresholds_optional=threshold is not None, engine=engine)
             predictors.append(predictor)
             thresholds += _thresholds(folder, predictor, threshold, typed or {})

@@ -1,6 +1,8 @@
 """Package a trained run as a shipped model: models/<name>/ laid out like checkpoints/ (model.keras
-without optimizer state, bundle.json, and model.onnx for the faster engines unless --no-onnx) plus
-MODEL_CARD.md with its held-out figures, which the bundle stores too (lesionseg.zoo lists them).
+without optimizer state and bundle.json) plus MODEL_CARD.md with its held-out figures, which the
+bundle stores too (lesionseg.zoo lists them). No ONNX export is shipped (it would double the size):
+infer.py makes it once on a user's machine, in the export cache (lesionseg.export.ensure_export);
+--onnx ships one beside, for a machine that cannot make it.
 
     .venv/bin/python -m lesionseg.ship --run runs/idrid-ex --name idrid-ex-unet8-half --structure EX
     .venv/bin/python -m lesionseg.ship --name idrid-ex-unet8-half --official runs/idrid-ex/official
@@ -71,6 +73,7 @@ def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
         raise PipelineError(f"{checkpoints}: no threshold chosen yet; train and evaluate the run before shipping it")
     if structure:
         bundle = bundle.named(structure)
+    bundle = replace(bundle, exports={})  # the run's export record is of its folder's model.onnx, not shipped
     dest.mkdir(parents=True, exist_ok=True)
     save_model(rebuild(model), dest / EXPORT)  # weights only: no Adam moments
     bundle.write(dest)
@@ -116,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", type=Path, default=MODELS)
     ap.add_argument("--structure", default=None,
                     help="the code of a one-output run's structure (EX, HE, MA, SE, OD, vessels), stored with it")
-    ap.add_argument("--no-onnx", action="store_true", help="ship without the ONNX export (lesionseg.export)")
+    ap.add_argument("--onnx", action="store_true",
+                    help="ship the ONNX export beside model.keras (twice the size; infer.py otherwise makes it once)")
     ap.add_argument("--official", type=Path, default=None,
                     help="an evaluate.py --results folder of the official test set: store its figures")
     args = ap.parse_args(argv)
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
     path = export(args.run / "checkpoints", dest, args.structure)
-    if not args.no_onnx:
+    if args.onnx:
         from .export import export_onnx
 
         export_onnx(dest)

@@ -39,7 +39,7 @@ class Entry:
 
     @property
     def megabytes(self) -> float:
-        """What the folder weighs on disk (the Keras model and its ONNX export)."""
+        """What the folder weighs on disk (the Keras model, and its ONNX export if shipped beside)."""
         return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()) / 1e6
 
     def figure(self, code: str, report: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,17 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 quiet_tensorflow()
 
 SMALL = "1100x700"  # 2 x 3 grid of 512 patches: quick, yet with overlaps and snapped edges
+
+
+@pytest.fixture(scope="session", autouse=True)
+def export_cache(tmp_path_factory) -> Path:
+    """Exports made by infer.py for models without one (lesionseg.export.ensure_export) go here, never
+    to the user's own cache; the processes a test starts inherit it."""
+    from lesionseg.engines import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("export-cache")
+    os.environ[CACHE_ENV] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

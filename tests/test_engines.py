@@ -5,6 +5,7 @@ or a missing package, is refused with a message that says what to do."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def exported(tiny_ws, tmp_path_factory):
     record = export_onnx(folder)
     after = json.loads((folder / "bundle.json").read_text())
     assert {k: v for k, v in after.items() if k != "exports"} == {k: v for k, v in before.items() if k != "exports"}
-    assert after["exports"]["onnx"] == record and (folder / ONNX_FILE).is_file()
+    assert after["exports"]["onnx"] | {"path": str(folder / ONNX_FILE)} == record and (folder / ONNX_FILE).is_file()
     return folder
 
 
@@ -79,6 +80,33 @@ def test_auto_takes_an_installed_onnx_engine_only_for_a_current_export(exported,
         Predictor.load(stale, engine=ONNX_ENGINES[0])
     with pytest.raises(PipelineError, match="unknown engine"):
         choose("tensorrt", exported, Bundle.read(exported))
+
+
+def test_a_cached_export_serves_only_the_model_keras_it_was_made_from(exported, tmp_path, monkeypatch):
+    from lesionseg.bundle import Bundle
+    from lesionseg.engines import CACHE_ENV, cache_folder, current_export, file_digest
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    shipped = tmp_path / "shipped"  # a folder as shipped: model.keras and bundle.json, no export
+    shipped.mkdir()
+    shutil.copy(exported / "model.keras", shipped / "model.keras")
+    replace(Bundle.read(exported), exports={}).write(shipped)
+    settings = (shipped / "bundle.json").read_bytes()
+    assert choose("auto", shipped, Bundle.read(shipped)) == "tensorflow"
+    record = export_onnx(shipped, cache=True)
+    cached = cache_folder(file_digest(shipped / "model.keras"))
+    assert record["path"] == str(cached / ONNX_FILE) and not (shipped / ONNX_FILE).exists()
+    assert (shipped / "bundle.json").read_bytes() == settings  # the folder is left as it was
+    assert choose("auto", shipped, Bundle.read(shipped)) == ONNX_ENGINES[-1]
+    image = fundus(160, 112, seed=4)[0]
+    reference = Predictor.load(shipped, engine="tensorflow").predict(image)
+    assert np.abs(Predictor.load(shipped, engine=ONNX_ENGINES[0]).predict(image) - reference).max() < 1e-3
+    with (shipped / "model.keras").open("ab") as f:
+        f.write(b"\0")  # trained again: the cached export is of another model.keras
+    assert current_export(shipped, Bundle.read(shipped)) is None
+    (cached / "export.json").write_text("{")  # a damaged record is no export either
+    shutil.copy(exported / "model.keras", shipped / "model.keras")
+    assert choose("auto", shipped, Bundle.read(shipped)) == "tensorflow"
 
 
 def test_a_missing_engine_package_says_how_to_install_it(exported, monkeypatch):
