@@ -26,6 +26,14 @@ def test_the_shipped_model_folder_is_complete_and_small():
         assert needed in card
 
 
+def test_every_shipped_model_is_under_10_mb_and_all_together_under_50():
+    """The zoo travels with the code: each folder holds model.keras and its settings, no export."""
+    folders = [d for d in sorted((ROOT / "models").iterdir()) if (d / "bundle.json").is_file()]
+    sizes = {d.name: sum(f.stat().st_size for f in d.rglob("*") if f.is_file()) for d in folders}
+    assert folders and max(sizes.values()) < 10 * 2**20 and sum(sizes.values()) < 50 * 2**20, sizes
+    assert not [d for d in folders if (d / "model.onnx").exists()]  # made once on a user's machine instead
+
+
 def test_the_shipped_model_finds_synthetic_exudates(tmp_path, capsys):
     image, truth = fundus(1424, 944, seed=7)
     Image.fromarray(image).save(tmp_path / "photo.png")
