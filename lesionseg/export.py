@@ -109,7 +109,7 @@ def ensure_export(folder: Path) -> None:
     print(f"{folder}: making its ONNX export for the faster engines, once (kept in the export cache)")
     try:
         record = export_onnx(folder, cache=True)
-    except PipelineError as exc:
+    except (PipelineError, OSError) as exc:  # e.g. an unwritable cache: slower, not broken
         warn(f"{folder}: no export made ({exc}); TensorFlow runs it")
         return
     print(f"{record['path']}: exported")
