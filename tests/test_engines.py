@@ -109,6 +109,23 @@ def test_a_cached_export_serves_only_the_model_keras_it_was_made_from(exported, 
     assert choose("auto", shipped, Bundle.read(shipped)) == "tensorflow"
 
 
+def test_an_unwritable_export_cache_leaves_the_model_to_tensorflow(exported, tmp_path, monkeypatch, capsys):
+    from lesionseg.bundle import Bundle
+    from lesionseg.engines import CACHE_ENV
+    from lesionseg.export import ensure_export
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(blocked))  # no folder can be made under a file
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    shutil.copy(exported / "model.keras", folder / "model.keras")
+    replace(Bundle.read(exported), exports={}).write(folder)
+    ensure_export(folder)
+    assert "no export made" in capsys.readouterr().err
+    assert choose("auto", folder, Bundle.read(folder)) == "tensorflow"
+
+
 def test_a_missing_engine_package_says_how_to_install_it(exported, monkeypatch):
     import importlib
 
