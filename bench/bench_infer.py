@@ -117,7 +117,7 @@ def main() -> None:
         from lesionseg.bundle import Bundle
 
         if current_export(model, Bundle.read(model)) is None and len(engines) > 1:
-            export_onnx(model, cache=True)  # a shipped model's folder stays as it is
+            export_onnx(model)  # beside the copy: neither the shipped folder nor the user's cache is touched
         paths = photographs(args.images, work)
         segmenters = {}
         for engine in engines:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .bundle import Bundle
+from .predict import Inference
 
 MARK = "<!-- written by lesionseg.card from bundle.json; edit the bundle, or delete this line to keep edits -->"
 NAMES = {"EX": "hard exudates", "HE": "haemorrhages", "MA": "microaneurysms", "SE": "soft exudates",
@@ -86,7 +87,7 @@ def card(name: str, bundle: Bundle) -> str:
     return "\n".join(lines)
 
 
-def _predicted(inference) -> str:
+def _predicted(inference: Inference) -> str:
     """How whole photographs are predicted, in the settings that matter to what the maps show."""
     steps = [text for text, on in (("the four flips averaged", inference.tta),
                                    ("only the region of most probability kept in each map (one per photograph)",
