@@ -76,12 +76,15 @@ def card(name: str, bundle: Bundle) -> str:
     for key, label in (("train", "trained on"), ("validation", "validated (epoch, threshold) on"),
                        ("held_out", "scored once (the official test set) on" if tested else "held out")):
         if split.get(key):
-            lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
+            lines.append(f"- {label} {len(split[key])} photographs: {', '.join(map(str, split[key]))}")
     lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
               f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
-              *(_remake(bundle.lesions, config) if tested and data == IDRID else []),
+              *(_remake(bundle.lesions, config) if tested and data == IDRID else
+                [f"`make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={config.get('epochs', 40)}` (a folder with "
+                 "training/ and test/) runs the recipe of the Makefile this model was made with.", ""]
+                if tested and data == DRIVE else []),
               "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
@@ -113,13 +116,14 @@ def _cameras(prep, config: dict) -> str:
             f"(`bench/corruptions.py`).{done} Check on annotated photographs of your own with `evaluate.py`.")
 
 
-def write_card(folder: Path, bundle: Bundle) -> bool:
-    """Write folder/MODEL_CARD.md unless a hand-written one is there; True when written."""
+def write_card(folder: Path, bundle: Bundle, name: str | None = None) -> bool:
+    """Write folder/MODEL_CARD.md unless a hand-written one is there (titled `name`, by default the
+    folder's: ship writes into a staging folder); True when written."""
     from .imageio import atomic_path
 
     path = folder / "MODEL_CARD.md"
     if not is_generated(path):
         return False
     with atomic_path(path) as tmp:
-        tmp.write_text(card(folder.name, bundle))
+        tmp.write_text(card(name or folder.name, bundle))
     return True

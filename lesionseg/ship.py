@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -134,28 +135,55 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
-    path = export(args.run / "checkpoints", dest, args.structure)
+    stage = _staging(dest)
+    path = export(args.run / "checkpoints", stage, args.structure)
     if args.onnx:
         from .export import export_onnx
 
-        export_onnx(dest)
-    report = scored_set(Bundle.read(dest))
-    bundle = record(dest, report, args.run / "results")
-    with atomic_path(dest / "figures.md") as tmp:
+        export_onnx(stage)
+    report = scored_set(Bundle.read(stage))
+    bundle = record(stage, report, args.run / "results")
+    with atomic_path(stage / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results", report))
+    _card(stage, bundle, shown=dest)
     size = path.stat().st_size / 1e6
-    print(f"shipped {path} ({size:.1f} MB); {SCORED[report]} figures in {dest / 'figures.md'}")
-    _card(dest, bundle)
+    replaced = _swap_in(stage, dest)
+    print(f"shipped {dest / EXPORT} ({size:.1f} MB){', replacing the model shipped there' if replaced else ''}; "
+          f"{SCORED[report]} figures in {dest / 'figures.md'}")
     return 0
 
 
-def _card(dest: Path, bundle: Bundle) -> None:
+def _staging(dest: Path) -> Path:
+    """An empty folder beside `dest` that the new model is written into, so that a failure half-way
+    leaves `dest` as it was (or absent) and never half a model where infer.py looks. A hand-written
+    card in `dest` is carried over, since write_card keeps it."""
+    stage = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    if (dest / CARD).is_file():
+        shutil.copy2(dest / CARD, stage / CARD)
+    return stage
+
+
+def _swap_in(stage: Path, dest: Path) -> bool:
+    """Put the finished `stage` at `dest` by renames; True when an earlier model was there."""
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    replaced = dest.exists()
+    if replaced:
+        dest.rename(old)
+    stage.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return replaced
+
+
+def _card(dest: Path, bundle: Bundle, shown: Path | None = None) -> None:
     from .card import write_card
 
-    if write_card(dest, bundle):
-        print(f"wrote {dest / CARD} from the bundle (delete its first line before editing it by hand)")
+    if write_card(dest, bundle, (shown or dest).name):
+        print(f"wrote {(shown or dest) / CARD} from the bundle (delete its first line before editing it by hand)")
     else:
-        print(f"{dest / CARD} was written by hand: kept as it is; update its figures yourself")
+        print(f"{(shown or dest) / CARD} was written by hand: kept as it is; update its figures yourself")
 
 
 if __name__ == "__main__":

@@ -66,10 +66,13 @@ def leaked_images(train: pd.DataFrame, val: pd.DataFrame) -> set[str]:
 def split_record(data: Path) -> dict[str, list[str]]:
     """The photographs (stems) a run was trained, validated and held out on, as a model's provenance
     stores them: from the workspace's train.csv sources, val_images.csv and test.csv."""
+    from .imageio import TEXT_COLUMNS
+
     out = {}
     for key, name, column in (("train", "train.csv", "source"), ("validation", "val_images.csv", "stem"),
                               ("held_out", "test.csv", "stem")):
-        path = data / name
-        table = pd.read_csv(path) if path.is_file() and path.stat().st_size else pd.DataFrame()
+        path = data / name  # stems as text: DRIVE's "01" is not the number 1
+        table = (pd.read_csv(path, dtype=TEXT_COLUMNS, keep_default_na=False)
+                 if path.is_file() and path.stat().st_size else pd.DataFrame())
         out[key] = sorted(set(table[column])) if column in table.columns else []
     return out

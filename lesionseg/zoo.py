@@ -55,7 +55,8 @@ def entries(root: Path = MODELS) -> list[Entry]:
     """Every model folder under `root` (one with a bundle), sorted by name."""
     if not root.is_dir():
         return []
-    return [Entry(d.name, d, Bundle.read(d)) for d in sorted(root.iterdir()) if (d / BUNDLE_FILE).is_file()]
+    return [Entry(d.name, d, Bundle.read(d)) for d in sorted(root.iterdir())
+            if not d.name.startswith(".") and (d / BUNDLE_FILE).is_file()]  # ".x.partial": a ship under way
 
 
 def pick(spec: str, root: Path = MODELS) -> list[Path]:

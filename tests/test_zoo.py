@@ -186,3 +186,53 @@ def test_a_zoo_models_card_says_how_to_remake_it_and_what_it_learnt_of_other_cam
     assert "brought to the training photographs' median and 5 other-camera versions" in text
     plain = card("idrid-ex", replace(made, provenance=made.provenance | {"held_out": figures}))
     assert "make zoo-model" not in plain and "It had" not in plain  # a development run, taught nothing of cameras
+
+
+def test_stems_that_look_like_numbers_stay_text_from_the_split_to_the_card(models, tmp_path):
+    """DRIVE's photographs are 01 to 40: read as numbers they lost their zeros, no longer matched the
+    manifest (so official-test figures were stored as held-out ones) and broke the card."""
+    from lesionseg.card import card
+    from lesionseg.split import split_record
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    pd.DataFrame({"source": ["21", "22", "21"]}).to_csv(ws / "train.csv", index=False)
+    pd.DataFrame({"stem": ["28"]}).to_csv(ws / "val_images.csv", index=False)
+    pd.DataFrame({"stem": ["01", "02"]}).to_csv(ws / "test.csv", index=False)
+    pd.DataFrame({"stem": ["01", "02", "21", "22", "28"], "split": ["test", "test", "train", "train", "train"]}).to_csv(
+        ws / "manifest.csv", index=False)
+    split = split_record(ws)
+    assert split == {"train": ["21", "22"], "validation": ["28"], "held_out": ["01", "02"]}
+    bundle = Bundle.read(models / "tiny-ex")
+    bundle = replace(bundle, provenance=bundle.provenance | {"data": str(ws), "split": split})
+    assert ship.scored_set(bundle) == "official_test"
+    assert "2 photographs: 01, 02" in card("m", bundle)
+
+
+def test_a_ship_that_fails_half_way_leaves_the_model_shipped_before(models, tmp_path, capsys):
+    root = tmp_path / "models"
+    run = tmp_path / "run"
+    shutil.copytree(models / "tiny-ex", run / "checkpoints")
+    (run / "results").mkdir()
+    test = {"whole_frame": {"images": 2, "aupr": 0.5, "aupr_33": 0.5, "dice": 0.4, "sensitivity": 0.4,
+                            "specificity": 0.99, "ppv": 0.4}}
+    (run / "results" / "metrics.json").write_text(json.dumps({
+        "test": test, "threshold": 0.5, "threshold_rule": "max_dice", "threshold_chosen_on": "validation images (2)",
+        "lesion_level": {"overlap": 0.2, "at_threshold": {}}}))
+    assert ship.main(["--run", str(run), "--name", "m", "--models", str(root)]) == 0
+    before = {p.name: p.read_bytes() for p in (root / "m").iterdir()}
+    assert "replacing" not in capsys.readouterr().out
+    shutil.copy(_named(tmp_path, "MA") / "metrics.json", run / "results" / "metrics.json")  # scores another lesion
+    with pytest.raises(PipelineError, match="scores MA, but"):
+        ship.main(["--run", str(run), "--name", "m", "--models", str(root)])
+    assert {p.name: p.read_bytes() for p in (root / "m").iterdir()} == before  # untouched, not half replaced
+    assert [e.name for e in zoo.entries(root)] == ["m"]  # the unfinished copy is not a model
+    (run / "results" / "metrics.json").write_text(json.dumps({
+        "test": test | {"whole_frame": test["whole_frame"] | {"aupr": 0.6}}, "threshold": 0.5,
+        "threshold_rule": "max_dice", "threshold_chosen_on": "validation images (2)",
+        "lesion_level": {"overlap": 0.2, "at_threshold": {}}}))
+    assert ship.main(["--run", str(run), "--name", "m", "--models", str(root)]) == 0
+    assert "replacing the model shipped there" in capsys.readouterr().out
+    assert Bundle.read(root / "m").provenance["held_out"]["EX"]["aupr"] == 0.6
+    assert (root / "m" / "MODEL_CARD.md").read_text().splitlines()[1] == "# m"  # named as shipped, not as staged
+    assert sorted(p.name for p in root.iterdir()) == ["m"]  # no staging or old copy left beside it
