@@ -111,6 +111,9 @@ def test_zoo_model_trains_on_every_official_training_photograph_and_exports():
     assert (parsed["traintest_split"].val_fraction, parsed["traintest_split"].seed) == (0.1667, 42)  # 9 of 54
     assert parsed["evaluate"].tta and str(parsed["evaluate"].results) == "runs/zoo/he/results"
     assert calls[-1] == ("lesionseg.export", ["runs/zoo/he/checkpoints"])
+    assert not parsed["evaluate"].largest_component  # lesions come many to a photograph
+    disc = parse_all(script_calls(make("-n", "zoo-model", f"DATA={DATA}", "LESION=OD").stdout))
+    assert disc["evaluate"].largest_component and disc["evaluate"].tta  # one disc per eye, as shipped
 
 
 @pytest.mark.parametrize("recipe", ["cpu", "paper", "previous"])
