@@ -22,6 +22,7 @@ NOISE = (
     "TF-TRT Warning: Could not find TensorRT",
     "This TensorFlow binary is optimized to use available CPU instructions",
     "To enable the following instructions",
+    "oneDNN custom operations are on",  # an information line of machines where TensorFlow uses oneDNN
 )
 
 
