@@ -76,15 +76,12 @@ def card(name: str, bundle: Bundle) -> str:
     for key, label in (("train", "trained on"), ("validation", "validated (epoch, threshold) on"),
                        ("held_out", "scored once (the official test set) on" if tested else "held out")):
         if split.get(key):
-            lines.append(f"- {label} {len(split[key])} photographs: {', '.join(map(str, split[key]))}")
+            lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
     lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
               f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
-              *(_remake(bundle.lesions, config) if tested and data == IDRID else
-                [f"`make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={config.get('epochs', 40)}` (a folder with "
-                 "training/ and test/) runs the recipe of the Makefile this model was made with.", ""]
-                if tested and data == DRIVE else []),
+              *(_remake(bundle.lesions, config, data) if tested else []),
               "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
@@ -98,10 +95,12 @@ def _predicted(inference: Inference) -> str:
     return f"Predicted with {' and '.join(steps)}." if steps else "Predicted without flips."
 
 
-def _remake(lesions: tuple[str, ...], config: dict) -> list[str]:
+def _remake(lesions: tuple[str, ...], config: dict, data: str) -> list[str]:
     """The make command that runs the same recipe for a model trained on every official training photograph."""
-    return [f"`make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={config.get('epochs', 48)}` "
-            "runs the recipe of the Makefile this model was made with.", ""]
+    command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} "
+                      f"IDRID_EPOCHS={config.get('epochs', 48)}",
+               DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={config.get('epochs', 40)}"}.get(data)
+    return [f"`{command}` runs the recipe of the Makefile this model was made with.", ""] if command else []
 
 
 def _cameras(prep, config: dict) -> str:

@@ -177,13 +177,15 @@ def _swap_in(stage: Path, dest: Path) -> bool:
     return replaced
 
 
-def _card(dest: Path, bundle: Bundle, shown: Path | None = None) -> None:
+def _card(folder: Path, bundle: Bundle, shown: Path | None = None) -> None:
+    """The card written into `folder`, named and reported as `shown` (the shipped folder it becomes)."""
     from .card import write_card
 
-    if write_card(dest, bundle, (shown or dest).name):
-        print(f"wrote {(shown or dest) / CARD} from the bundle (delete its first line before editing it by hand)")
+    shown = shown or folder
+    if write_card(folder, bundle, shown.name):
+        print(f"wrote {shown / CARD} from the bundle (delete its first line before editing it by hand)")
     else:
-        print(f"{(shown or dest) / CARD} was written by hand: kept as it is; update its figures yourself")
+        print(f"{shown / CARD} was written by hand: kept as it is; update its figures yourself")
 
 
 if __name__ == "__main__":
