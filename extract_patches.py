@@ -34,6 +34,8 @@ LEVEL = 0.0  # > 0: each photograph first brought to this median brightness (lar
 # of view, as another camera's darker photographs would be; 0: as it is (the paper)
 COLOUR = ""  # R,G,B: instead, each channel brought to its own median in the field of view (light and colour
 # cast at once); auto: the medians of the non-test photographs; empty: as it is
+COLOUR_SPREAD = 0.0  # with COLOUR, >= 1: no channel's gain more than this many times red's either way (a
+# nearly empty blue channel is not multiplied up with its noise); 0: each channel's own gain
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -98,7 +100,8 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     diameters = [d for d, _ in surveys]
     training = [m for (_, m), split in zip(surveys, manifest.split, strict=True) if split != "test"]
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
-                "level": args.level, "colour": colour_target(args.colour, training, args.data / "manifest.csv")}
+                "level": args.level, "colour": colour_target(args.colour, training, args.data / "manifest.csv"),
+                "colour_spread": args.colour_spread}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest)
     found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from .components import keep_largest
 from .engines import Network, as_network, logits_each
+from .errors import PipelineError
 from .model import sigmoid
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
@@ -47,7 +48,14 @@ class Inference:
 
 
 def _forward(net: Network, batch: np.ndarray) -> np.ndarray:
-    return sigmoid(net.logits(batch))
+    """Probabilities for a batch, checked: an engine that answers in another layout (an extra
+    leading axis, another batch size) would otherwise fail later as a shape error in the stitching."""
+    logits = net.logits(batch)
+    if logits.shape != (*batch.shape[:3], net.outputs):
+        raise PipelineError(f"{type(net).__name__}: logits of shape {logits.shape} for a batch of {batch.shape} "
+                            f"({net.outputs} output(s) expected); export the model again "
+                            "(python -m lesionseg.export) or use --engine tensorflow")
+    return sigmoid(logits)
 
 
 def predict_faithful(model: Network | Any, image: np.ndarray, patch: int = 512, stride: int = 256, batch: int = 8,

@@ -62,6 +62,9 @@ class Prep:
     # brightness (the largest of R, G, B, 0 to 255) is this, before the preprocessing; 0: kept as it is
     colour: tuple[float, ...] = ()  # (R, G, B): each channel times its own gain so that its field of view's
     # median is this, before the preprocessing (light level and colour cast at once); (): kept as it is
+    colour_spread: float = 0.0  # >= 1: each channel's gain at most this many times the gain of the channel with
+    # the largest stored median, either way (a nearly empty blue channel is not multiplied up with its
+    # noise); 0: each channel's own gain
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -78,6 +81,9 @@ class Prep:
         if self.colour and (len(self.colour) != 3 or min(self.colour) <= 0 or self.level > 0):
             raise PipelineError(f"colour needs three positive channel medians (R, G, B) and no level, got "
                                 f"{self.colour} with level {self.level}")
+        if self.colour_spread and (self.colour_spread < 1 or not self.colour):
+            raise PipelineError(f"colour spread must be 0 or at least 1, and needs colour; got {self.colour_spread} "
+                                f"with colour {self.colour}")
 
     @property
     def channels(self) -> int:
@@ -108,7 +114,7 @@ class Prep:
         if not full:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
-                         "level", "colour"):
+                         "level", "colour", "colour_spread"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -208,7 +214,7 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour:
-        rgb = normalise_colour(rgb, prep.colour)
+        rgb = normalise_colour(rgb, prep.colour, prep.colour_spread)
     return PREPROCESSORS[prep.preprocess](rgb, prep)
 
 
@@ -237,14 +243,22 @@ def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
     return np.median(rgb[lit], axis=0).astype(np.float64) if lit.any() else None
 
 
-def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...]) -> np.ndarray:
+def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float = 0.0) -> np.ndarray:
     """Each channel times its own gain (at most 4x either way) that makes its field-of-view median
     `colour`'s: a darker camera, another colour temperature or a cast are brought to the training
-    photographs' light and balance, where `level` keeps a cast (and a green cast even darkens)."""
+    photographs' light and balance, where `level` keeps a cast (and a green cast even darkens).
+    `spread` (>= 1) keeps each gain within that many times the best-lit channel's: a channel whose
+    median is a few levels (IDRiD's blue: 0 to 71) measures its gain badly, and a large one
+    multiplies its noise and a compressed photograph's chroma blocks."""
     medians = channel_medians(rgb)
     if medians is None:
         return rgb
-    return apply_gain(rgb, np.clip(np.asarray(colour, np.float64) / np.maximum(medians, 1.0), 1 / MAX_GAIN, MAX_GAIN))
+    target = np.asarray(colour, np.float64)
+    gains = np.clip(target / np.maximum(medians, 1.0), 1 / MAX_GAIN, MAX_GAIN)
+    if spread:
+        lead = gains[int(np.argmax(target))]
+        gains = np.clip(gains, lead / spread, lead * spread)
+    return apply_gain(rgb, gains)
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:

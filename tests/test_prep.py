@@ -272,3 +272,38 @@ def test_colour_normalisation_undoes_darkening_and_casts_channel_by_channel(tmp_
                for p in manifest[manifest.split != "test"].image]
     want = tuple(round(float(v), 1) for v in np.median(np.stack(medians), axis=0))
     assert Prep.read(ws / "patches" / PREP_FILE).colour == want and min(want) > 0
+
+
+def test_colour_spread_keeps_a_nearly_empty_channel_from_being_multiplied_up():
+    """Why: IDRiD's blue medians are 0 to 71 levels, so an own gain for blue (up to 4x) amplifies noise
+    and compression blocks; a spread ties it to the well-measured red gain."""
+    from lesionseg.corruptions import darken
+    from lesionseg.prep import channel_medians, normalise_colour
+    from lesionseg.synthetic import fundus
+
+    photo, _ = fundus(600, 400, seed=4)
+    dim_blue = photo.copy()
+    dim_blue[..., 2] = dim_blue[..., 2] // 8  # a camera whose blue channel holds a few levels, as many of IDRiD's
+    target = tuple(float(v) for v in channel_medians(photo))
+    free = normalise_colour(dim_blue, target)
+    held = normalise_colour(dim_blue, target, spread=1.5)
+    red = channel_medians(dim_blue)[0]
+    # without a spread the blue channel is multiplied (up to 4x, noise and all); with it, at most 1.5x
+    # red's gain, which is 1 here since red is at its median already
+    assert channel_medians(free)[2] > 2.5 * channel_medians(dim_blue)[2]
+    assert channel_medians(held)[2] <= 1.5 * channel_medians(dim_blue)[2] + 1
+    np.testing.assert_array_equal(held[..., :2], free[..., :2])  # the other channels are as before
+    assert abs(channel_medians(held)[0] - red) <= 1
+    # a darkening is still undone in every channel: the spread is relative to the lead channel's gain
+    out = normalise_colour(darken(photo, 0.4), target, spread=1.5)
+    assert np.abs(channel_medians(out) - target).max() <= 3
+    # stored with a model only when used, and only with a colour target
+    prep = Prep(preprocess="clahe", colour=(163, 81, 13), colour_spread=1.5)
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict()))) == prep
+    assert "colour_spread" not in Prep(colour=(163, 81, 13)).as_dict()
+    for bad in ({"colour_spread": 1.5}, {"colour": (163.0, 81.0, 13.0), "colour_spread": 0.5}):
+        with pytest.raises(PipelineError, match="spread"):
+            Prep(**bad)
+    # and it is what the preparation applies
+    applied = Prep(preprocess="clahe", colour=target, colour_spread=1.5)
+    np.testing.assert_array_equal(prepare_image(dim_blue, applied), prepare_image(held, Prep(preprocess="clahe")))

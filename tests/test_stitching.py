@@ -33,3 +33,24 @@ def test_tiles_cover_the_axis_once():
         assert spans[0][0] == 0 and spans[-1][1] == length
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
         assert all(b - a <= 2048 for a, b in spans)
+
+
+def test_an_engine_answering_in_another_layout_is_one_clear_error():
+    """Why: logits with an extra leading axis (seen once, from an unknown source, in a parallel test
+    run) surfaced as a broadcasting error deep in the stitching, naming neither engine nor remedy."""
+    from dataclasses import dataclass
+
+    from lesionseg.errors import PipelineError
+
+    image = np.random.default_rng(3).integers(1, 255, (200, 150, 3)).astype(np.uint8)
+
+    @dataclass
+    class Stacked:  # an engine that keeps a leading axis
+        outputs: int = 1
+        multiple: int = 1
+
+        def logits(self, batch):
+            return np.zeros((1, *batch.shape[:3], 1), np.float32)
+
+    with pytest.raises(PipelineError, match=r"Stacked: logits of shape \(1, 4, 64, 64, 1\) for a batch of"):
+        predict_faithful(Stacked(), image, patch=64, stride=32, batch=4)
