@@ -46,8 +46,8 @@ def reported(results: Path, single: str) -> dict[str, dict]:
     for code, lm in (by_lesion(m) or {single: m}).items():
         test = lm["test"]
         f = test["whole_frame"]
-        out[code] = {"images": int(f["images"])} | {k: round(float(f[k]), 4) for k in FIGURES if k in f} | {
-            name: round(float(test[part][key]), 4) for name, part, key in OTHER_FIGURES if key in test.get(part, {})}
+        out[code] = {"images": int(f["images"])} | {k: float(f[k]) for k in FIGURES if k in f} | {
+            name: float(test[part][key]) for name, part, key in OTHER_FIGURES if key in test.get(part, {})}
     return out
 
 

@@ -86,7 +86,7 @@ def test_the_listing_gives_structure_figures_and_size(models, tmp_path, capsys):
     shutil.copytree(models, root)
     ship.main(["--name", "tiny-ex", "--models", str(root), "--official", str(results)])
     stored = Bundle.read(root / "tiny-ex").provenance["official_test"]
-    assert stored == {"EX": {**figures, "aupr": 0.8701}}
+    assert stored == {"EX": figures}  # as evaluate.py measured them: rounded once, where shown
     card = (root / "tiny-ex" / "MODEL_CARD.md").read_text()  # the card follows, with the published best beside
     assert "| EX | official test (27) | 0.870 | 0.785 | 0.868 | 0.790 | 0.770 |  | AUPR 0.885 (IDRiD challenge" in card
     (root / "tiny-he" / "MODEL_CARD.md").write_text("# written by hand\n")
@@ -236,3 +236,22 @@ def test_a_ship_that_fails_half_way_leaves_the_model_shipped_before(models, tmp_
     assert Bundle.read(root / "m").provenance["held_out"]["EX"]["aupr"] == 0.6
     assert (root / "m" / "MODEL_CARD.md").read_text().splitlines()[1] == "# m"  # named as shipped, not as staged
     assert sorted(p.name for p in root.iterdir()) == ["m"]  # no staging or old copy left beside it
+
+
+def test_stored_figures_round_once_so_the_card_shows_what_evaluate_measured(models, tmp_path):
+    """Why: figures stored at 4 decimals were rounded twice on the card (a Dice of 0.49850 became 0.4985,
+    then 0.498), so the card and RESULTS.md disagreed in the last digit."""
+    from lesionseg.card import figures_table
+
+    dest = tmp_path / "m"
+    shutil.copytree(models / "tiny-ex", dest)
+    results = tmp_path / "results"
+    results.mkdir()
+    frame = {"images": 27, "aupr": 0.44152, "aupr_33": 0.45498, "dice": 0.4985002338691105, "sensitivity": 0.585,
+             "ppv": 0.43449, "specificity": 0.99862}
+    (results / "metrics.json").write_text(json.dumps({"test": {"whole_frame": frame}}))
+    bundle = ship.record(dest, "official_test", results)
+    stored = bundle.provenance["official_test"]["EX"]
+    assert f"{stored['dice']:.3f}" == f"{frame['dice']:.3f}" == "0.499"
+    row = next(line for line in figures_table(Bundle.read(dest)) if "official test" in line)
+    assert "| 0.499 |" in row and "| 0.455 |" in row and "| 0.442 |" in row
