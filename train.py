@@ -174,7 +174,9 @@ def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
         return model
     model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs, args.architecture)
     if args.init:
-        ck.start_from(model, Path(args.init))
+        from lesionseg.split import split_record
+
+        ck.start_from(model, Path(args.init), split_record(args.data))
         print(f"starting from the weights of {args.init}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps), args.beta_1, args.beta_2),
                   loss=make_loss(args.loss, config.as_dict()["pos_weight"]), metrics=[dice_metric()])

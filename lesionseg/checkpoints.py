@@ -165,9 +165,12 @@ def model_bundle(model: keras.Model, folder: Path, thresholds_optional: bool = F
     return bundle
 
 
-def start_from(model: keras.Model, folder: Path) -> None:
+def start_from(model: keras.Model, folder: Path, split: dict[str, list[str]] | None = None) -> None:
     """Fine-tuning: a new run's model takes the weights of a trained one (a run or a shipped model
-    folder) before its first step; another architecture is refused, not half loaded."""
+    folder) before its first step; another architecture is refused, not half loaded. `split` (this
+    run's, lesionseg.split.split_record): a model that learnt from this run's validation or held-out
+    photographs is refused, since the run's figures would then score photographs it was trained on."""
+    check_unseen(folder, split or {})
     trained = load_trained(folder)
     theirs, ours = trained.get_weights(), model.get_weights()
     shapes = [w.shape for w in ours], [w.shape for w in theirs]
@@ -176,3 +179,25 @@ def start_from(model: keras.Model, folder: Path) -> None:
                             f"({model.count_params():,}); pass the same --base-filters, --depth and lesions to "
                             "start from it")
     model.set_weights(theirs)
+
+
+def check_unseen(folder: Path, split: dict[str, list[str]]) -> None:
+    """Refuse a starting model trained on photographs this run validates or holds out; warn when its
+    bundle does not record what it was trained on (made before models stored their split)."""
+    from .bundle import Bundle
+    from .errors import warn
+
+    scored = set(split.get("validation", [])) | set(split.get("held_out", []))
+    if not scored:
+        return
+    learnt = set(Bundle.read(folder).provenance.get("split", {}).get("train", []))
+    if not learnt:
+        warn(f"{folder}: its bundle does not record the photographs it was trained on; make sure none of this "
+             "run's validation and held-out photographs was among them")
+        return
+    shared = sorted(learnt & scored)
+    if shared:
+        shown = ", ".join(shared[:5]) + (f" and {len(shared) - 5} more" if len(shared) > 5 else "")
+        raise PipelineError(f"{folder}: it was trained on {len(shared)} of this run's validation and held-out "
+                            f"photographs ({shown}), so this run's figures would score photographs it learnt; "
+                            "start from a model trained without them")

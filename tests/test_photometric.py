@@ -69,7 +69,7 @@ def test_the_bank_holds_prepared_versions_with_the_photographs_masks(tiny_ws):
     assert changed >= len(clean.images)  # most versions differ from the photograph
 
 
-def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_the_given_weights(tiny_ws, tmp_path):
+def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unseen_weights(tiny_ws, tmp_path, capsys):
     import train
     from lesionseg.checkpoints import load_trained
 
@@ -96,6 +96,21 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_the_
     fresh = train_tiny(tiny_ws, tmp_path / "fresh", *crops, "--epochs", "1", "--learning-rate", "0")
     assert not np.array_equal(np.asarray(load_trained(fresh).trainable_weights[0]),
                               np.asarray(start.trainable_weights[0]))  # without --init: other weights
+    # a starting model that learnt from this run's held-out photographs is refused (its figures would
+    # score what it was trained on); one that does not record what it learnt is taken, with a warning
+    import shutil
+    from dataclasses import replace
+
+    for name, learnt in (("leaky", split["train"] + split["held_out"][:1]), ("unrecorded", [])):
+        shutil.copytree(first, tmp_path / name)
+        made = Bundle.read(first)
+        replace(made, provenance=made.provenance | {"split": split | {"train": learnt}}).write(tmp_path / name)
+    with pytest.raises(PipelineError, match=rf"leaky: it was trained on 1 of this run's .*\({split['held_out'][0]}\)"):
+        train_tiny(tiny_ws, tmp_path / "from-leaky", *crops, "--epochs", "1", "--init", str(tmp_path / "leaky"))
+    assert not (tmp_path / "from-leaky" / "model.keras").exists()
+    capsys.readouterr()
+    train_tiny(tiny_ws, tmp_path / "from-unrecorded", *crops, "--epochs", "1", "--init", str(tmp_path / "unrecorded"))
+    assert "does not record the photographs it was trained on" in capsys.readouterr().err
     with pytest.raises(PipelineError, match="not this run's"):
         train.main(["--data", str(tiny_ws), "--checkpoints", str(tmp_path / "other"), "--base-filters", "8",
                     "--depth", "3", "--batch-size", "4", "--no-tensorboard", *crops, "--epochs", "1",
