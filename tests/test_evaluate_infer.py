@@ -173,7 +173,7 @@ def test_a_shipped_model_is_compact_and_infer_falls_back_to_it(tiny_ws, trained,
     assert replace(stored, exports={}, provenance=run_bundle.provenance) == run_bundle
     frame = json.loads((run / "results" / "metrics.json").read_text())["test"]["whole_frame"]
     held_out = stored.provenance["held_out"]["lesion"]  # the figures the zoo lists
-    assert held_out["images"] == frame["images"] and held_out["aupr"] == round(frame["aupr"], 4)
+    assert held_out["images"] == frame["images"] and held_out["aupr"] == frame["aupr"]  # as measured
     assert Predictor.load(shipped).engine == "tensorflow"  # no export shipped (half the size) ...
     from lesionseg.checkpoints import load_trained
 
