@@ -14,7 +14,7 @@ from typing import Any
 
 import keras
 
-from .errors import PipelineError
+from .errors import PipelineError, warn
 from .imageio import atomic_path
 
 STATE = "state.json"
@@ -185,7 +185,6 @@ def check_unseen(folder: Path, split: dict[str, list[str]]) -> None:
     """Refuse a starting model trained on photographs this run validates or holds out; warn when its
     bundle does not record what it was trained on (made before models stored their split)."""
     from .bundle import Bundle
-    from .errors import warn
 
     scored = set(split.get("validation", [])) | set(split.get("held_out", []))
     if not scored:

@@ -47,15 +47,18 @@ class Inference:
     largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
 
 
-def _forward(net: Network, batch: np.ndarray) -> np.ndarray:
-    """Probabilities for a batch, checked: an engine that answers in another layout (an extra
-    leading axis, another batch size) would otherwise fail later as a shape error in the stitching."""
-    logits = net.logits(batch)
-    if logits.shape != (*batch.shape[:3], net.outputs):
-        raise PipelineError(f"{type(net).__name__}: logits of shape {logits.shape} for a batch of {batch.shape} "
-                            f"({net.outputs} output(s) expected); export the model again "
-                            "(python -m lesionseg.export) or use --engine tensorflow")
-    return sigmoid(logits)
+def _probabilities(net: Network, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """Each batch's probabilities, checked, for every prediction path: an engine that answers in
+    another layout (an extra leading axis, another batch size) would otherwise fail later as a shape
+    error in the stitching."""
+    probs = []
+    for batch, logits in zip(batches, logits_each(net, batches), strict=True):
+        if logits.shape != (*batch.shape[:3], net.outputs):
+            raise PipelineError(f"{type(net).__name__}: logits of shape {logits.shape} for a batch of {batch.shape} "
+                                f"({net.outputs} output(s) expected); export the model again "
+                                "(python -m lesionseg.export) or use --engine tensorflow")
+        probs.append(sigmoid(logits))
+    return probs
 
 
 def predict_faithful(model: Network | Any, image: np.ndarray, patch: int = 512, stride: int = 256, batch: int = 8,
@@ -67,7 +70,8 @@ def predict_faithful(model: Network | Any, image: np.ndarray, patch: int = 512, 
     cells = grid(h, w, patch, stride)
     for start in range(0, len(cells), batch):
         chunk = cells[start : start + batch]
-        probs = _forward(net, np.stack([crop(image, y, x, patch) for _, _, y, x in chunk]).astype(np.float32))
+        tiles = np.stack([crop(image, y, x, patch) for _, _, y, x in chunk]).astype(np.float32)
+        probs = _probabilities(net, [tiles])[0]
         for (_, _, y, x), p in zip(chunk, probs, strict=True):
             stitch.add(y, x, p)
     return stitch.result()
@@ -106,8 +110,8 @@ def predict_fast_views(model: Network | Any, images: list[np.ndarray], multiple:
     outs = [np.zeros((h, w, net.outputs), np.float32) for _ in images]
     for (y0, x0, y1, x1), (ty0, tx0, ty1, tx1), shape in fast_tiles(h, w, multiple, tile, margin):
         regions = [pad_to(im[ty0:ty1, tx0:tx1], *shape)[None].astype(np.float32) for im in images]
-        for out, logit in zip(outs, logits_each(net, regions), strict=True):
-            out[y0:y1, x0:x1] = sigmoid(logit)[0][y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
+        for out, prob in zip(outs, _probabilities(net, regions), strict=True):
+            out[y0:y1, x0:x1] = prob[0][y0 - ty0 : y1 - ty0, x0 - tx0 : x1 - tx0]
     return outs
 
 

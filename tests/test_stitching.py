@@ -54,3 +54,5 @@ def test_an_engine_answering_in_another_layout_is_one_clear_error():
 
     with pytest.raises(PipelineError, match=r"Stacked: logits of shape \(1, 4, 64, 64, 1\) for a batch of"):
         predict_faithful(Stacked(), image, patch=64, stride=32, batch=4)
+    with pytest.raises(PipelineError, match=r"Stacked: logits of shape \(1, 1, "):  # the fast path too
+        predict_fast(Stacked(), image, multiple=64, tile=128, margin=32)
