@@ -54,6 +54,7 @@ HUE_DELTA = 0.3  # hue turned by up to this share of the circle (the paper's cod
 ROTATIONS = False  # also transpose half the patches: with the flips, every 90-degree rotation and mirror
 CONTRAST_DELTA = 0.0  # the paper has none; d scales each patch's contrast by a factor drawn in [1 - d, 1 + d]
 PHOTOMETRIC = 0  # crops: N other-camera versions of each training photograph (lesionseg.photometric); 0 none
+PHOTOMETRIC_CHANCE = ""  # STEP=CHANCE,...: a step of the versions' chain taken more or less often (e.g. jpeg=0.7)
 INIT = ""  # a model folder whose weights the run starts from (fine-tuning); empty: random weights
 SEED = 42  # initialisation, data order, crops and augmentation
 KEEP_LAST = 3  # per-epoch checkpoints kept
@@ -206,7 +207,7 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
                                 per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)
     from lesionseg.crops import crop_dataset, crop_table, load_bank
 
-    bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, args.photometric, args.seed)
+    bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, photometric_versions(args))
     crops = steps * args.batch_size  # whole batches of fresh crops
     what = "any of the lesions" if prep.lesions else "lesions"
     if args.lesion_crop_centre == "pixel":
@@ -225,6 +226,13 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
         return arrays.crop_batches(bank, patch, args.batch_size, args.seed, table, crops, aug, args.input_threads)
     return crop_dataset(bank, patch, args.batch_size, args.seed, start, args.epochs, crops,
                         args.lesion_crop_share, aug, args.lesion_crop_centre)
+
+
+def photometric_versions(args):
+    """The run's photometric versions (lesionseg.photometric.Versions), read from its flags in one place."""
+    from lesionseg.photometric import Versions, parse_chances
+
+    return Versions(args.photometric, args.seed, parse_chances(args.photometric_chance))
 
 
 def validation_data(args, images: list[str], masks: list[str], channels: int, multi: bool):
@@ -281,13 +289,15 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError("--batch-size and --epochs must be at least 1")
     if args.photometric and args.sampling != "crops":
         raise PipelineError("--photometric needs --sampling crops (the versions are of whole photographs)")
+    if args.photometric_chance and not args.photometric:
+        raise PipelineError("--photometric-chance changes the photometric versions: give --photometric N too")
     strategy, devices = setup(args)
 
     import keras
     from PIL import Image
 
     from lesionseg import checkpoints as ck
-    from lesionseg import photometric, trainlog
+    from lesionseg import trainlog
     from lesionseg.arrays import load_patch_table
     from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
@@ -310,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig.of({name.lower(): getattr(args, name.lower()) for name in CONSTANTS}
                             | {"pos_weight": pos_weight, "patch_size": patch, "lesions": list(prep.lesions),
                                "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None,
-                               "photometric_chain": photometric.describe() if args.photometric else None}
+                               "photometric_chain": photometric_versions(args).describe() if args.photometric else None}
                             | {k: v for k, v in prep.as_dict(full=True).items() if k != "lesions"})
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)

@@ -56,18 +56,18 @@ class ImageBank:
         return np.array([f.sum() for f in self.fovs], np.float64)
 
 
-def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep, versions: int,
-              seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep,
+              versions: photometric.Versions) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
     rgb = read_rgb(row[0])
     factor = prep.factor(rgb, str(row[0]))  # the clean photograph's: every version keeps its geometry and mask
     image = prepare_image(rgb, prep, factor)
-    extra = [prepare_image(photometric.version(rgb, seed, row[0].stem, v), prep, factor)
-             for v in range(1, versions + 1)]
+    extra = [prepare_image(photometric.version(rgb, row[0].stem, v, versions), prep, factor)
+             for v in range(1, versions.count + 1)]
     return image, training_mask(row[0], row[1], row[2], prep, factor), fov_from_image(image), extra
 
 
-def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1, versions: int = 0,
-              seed: int = 0) -> ImageBank:
+def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1,
+              versions: photometric.Versions = photometric.Versions()) -> ImageBank:
     """The whole images behind the training patches (the `source` column), prepared once; with
     `versions`, that many photometric versions of each beside it (lesionseg.photometric)."""
     sources = sorted(set(read_csv(train_csv, ["source"], "run traintest_split.py first").source))
@@ -80,13 +80,13 @@ def load_bank(train_csv: Path, data: Path, prep: Prep, workers: int = 1, version
                             "run extract_patches.py and traintest_split.py again")
     rows = [(resolve(manifest.at[s, "image"], data), resolve(manifest.at[s, "mask"], data),
              tuple(resolve(manifest.at[s, c], data) for c in columns)) for s in sources]
-    loaded = pmap(partial(_load_one, prep=prep, versions=versions, seed=seed), rows, workers, "load images")
+    loaded = pmap(partial(_load_one, prep=prep, versions=versions), rows, workers, "load images")
     images, masks, fovs, extra = (list(x) for x in zip(*loaded, strict=True))
     lesion = [np.column_stack([np.full(len(ys), i), ys, xs]) for i, m in enumerate(masks)
               for ys, xs in [np.nonzero(m)]]
     by_lesion, starts, kinds = group_by_lesion(masks, prep.channels)
     return ImageBank(images, masks, fovs, np.concatenate(lesion).astype(np.int32), prep.channels, by_lesion, starts,
-                     kinds, extra if versions else None)
+                     kinds, extra if versions.count else None)
 
 
 def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

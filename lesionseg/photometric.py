@@ -18,10 +18,12 @@ what an unseen camera will do (only annotated photographs from that camera can t
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from .corruptions import corrupt
+from .errors import PipelineError
 
 CHANCE = 0.3  # each corruption's chance to be in a version's chain
 # name -> (low, high, log-uniform): each drawn strength; in camera order: optics, exposure and colour, compression
@@ -37,26 +39,57 @@ CHAIN: dict[str, tuple[float, float, bool]] = {
 }
 
 
-def chain(seed: int, stem: str, version: int) -> list[tuple[str, float, int]]:
+@dataclass(frozen=True)
+class Versions:
+    """What a run's photometric versions are: how many of each photograph, from which seed, and the
+    steps whose chance differs from CHANCE (train.py --photometric-chance), all stored with the run."""
+
+    count: int = 0
+    seed: int = 0
+    chances: tuple[tuple[str, float], ...] = ()  # (step, chance) pairs, in CHAIN's order
+
+    def chance(self, name: str) -> float:
+        return dict(self.chances).get(name, CHANCE)
+
+    def describe(self) -> dict:
+        """The chain's settings, stored with a run so that a resume with other strengths is refused
+        (no "chances" key when none is changed: a run stored before the option resumes as it was)."""
+        return {"chance": CHANCE, "chain": {k: list(v) for k, v in CHAIN.items()}} | (
+            {"chances": dict(self.chances)} if self.chances else {})
+
+
+def parse_chances(text: str) -> tuple[tuple[str, float], ...]:
+    """'jpeg=0.6,blur=0.5' as (step, chance) pairs in CHAIN's order; a clear error for anything else."""
+    out = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            chance = float(value)
+        except ValueError:
+            chance = -1.0
+        if name not in CHAIN or not 0.0 <= chance <= 1.0:
+            raise PipelineError(f"--photometric-chance {item!r}: give STEP=CHANCE with a chance from 0 to 1 and "
+                                f"a step among {', '.join(CHAIN)}")
+        out[name] = chance
+    return tuple((name, out[name]) for name in CHAIN if name in out)
+
+
+def chain(seed: int, stem: str, version: int, settings: Versions = Versions()) -> list[tuple[str, float, int]]:
     """The corruptions (name, strength, seed) of one version of the photograph `stem`: a function of
-    the run's seed, the stem (not the photograph's place in a listing) and the version number."""
+    the run's seed, the stem (not the photograph's place in a listing) and the version number. A
+    step's chance changes only whether it is taken: the draws, and so every other step, stay put."""
     rng = np.random.default_rng([seed, zlib.crc32(stem.encode()), version, 1618])
     steps = []
     for name, (low, high, log) in CHAIN.items():
         take, u, sub = rng.random(), rng.random(), int(rng.integers(2**31))  # drawn for every step: fixed stream
-        if take < CHANCE:
+        if take < settings.chance(name):
             value = float(np.exp(np.log(low) + u * (np.log(high) - np.log(low)))) if log else low + u * (high - low)
             steps.append((name, value, sub))
     return steps
 
 
-def version(rgb: np.ndarray, seed: int, stem: str, number: int) -> np.ndarray:
+def version(rgb: np.ndarray, stem: str, number: int, settings: Versions) -> np.ndarray:
     """Version `number` (1, 2, ...) of an HxWx3 uint8 photograph: its chain applied in order."""
-    for name, strength, sub in chain(seed, stem, number):
+    for name, strength, sub in chain(settings.seed, stem, number, settings):
         rgb = corrupt(rgb, name, strength, sub)
     return rgb
-
-
-def describe() -> dict:
-    """The chain's settings, stored with a run so that a resume with other strengths is refused."""
-    return {"chance": CHANCE, "chain": {k: list(v) for k, v in CHAIN.items()}}

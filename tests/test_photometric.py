@@ -29,11 +29,28 @@ def test_each_version_is_a_seeded_chain_within_the_stated_strengths():
     assert np.allclose(share, photometric.CHANCE, atol=0.06)  # each corruption in about CHANCE of the versions
     photo, _ = fundus(800, 560, seed=2)
     v = next(k for k in range(1, 50) if len(photometric.chain(3, "x", k)) >= 2)
-    out = photometric.version(photo, 3, "x", v)
+    out = photometric.version(photo, "x", v, photometric.Versions(1, 3))
     assert out.shape == photo.shape and out.dtype == np.uint8 and not np.array_equal(out, photo)
-    np.testing.assert_array_equal(out, photometric.version(photo, 3, "x", v))
+    np.testing.assert_array_equal(out, photometric.version(photo, "x", v, photometric.Versions(1, 3)))
     empty = next(k for k in range(1, 200) if not photometric.chain(3, "x", k))
-    np.testing.assert_array_equal(photometric.version(photo, 3, "x", empty), photo)
+    np.testing.assert_array_equal(photometric.version(photo, "x", empty, photometric.Versions(1, 3)), photo)
+
+
+def test_a_step_taken_more_often_adds_it_to_versions_and_moves_nothing_else():
+    more = photometric.Versions(1, 42, photometric.parse_chances(" jpeg=0.8 "))
+    assert more.chances == (("jpeg", 0.8),) and more.chance("blur") == photometric.CHANCE
+    plain = [photometric.chain(42, f"s{i}", v) for i in range(40) for v in range(1, 6)]
+    often = [photometric.chain(42, f"s{i}", v, more) for i in range(40) for v in range(1, 6)]
+    assert np.mean([any(n == "jpeg" for n, _, _ in c) for c in often]) > 0.7
+    for a, b in zip(plain, often, strict=True):
+        assert [s for s in a if s[0] != "jpeg"] == [s for s in b if s[0] != "jpeg"]  # the other steps stay put
+        assert set(a) <= set(b)  # a JPEG step already drawn keeps its quality
+    assert photometric.parse_chances("jpeg=0.5,blur=0") == (("blur", 0.0), ("jpeg", 0.5))  # CHAIN's order
+    assert "chances" not in photometric.Versions(5, 42).describe()  # runs stored before the option resume
+    assert more.describe()["chances"] == {"jpeg": 0.8}
+    for bad in ("jpg=0.5", "jpeg=1.5", "jpeg", "jpeg=x"):
+        with pytest.raises(PipelineError, match="--photometric-chance .*STEP=CHANCE"):
+            photometric.parse_chances(bad)
 
 
 def test_the_version_draw_moves_no_other_draw_and_resumes():
@@ -56,7 +73,7 @@ def test_the_version_draw_moves_no_other_draw_and_resumes():
 def test_the_bank_holds_prepared_versions_with_the_photographs_masks(tiny_ws):
     prep = Prep.read(tiny_ws / "patches" / PREP_FILE)
     clean = load_bank(tiny_ws / "train.csv", tiny_ws, prep)
-    twice = [load_bank(tiny_ws / "train.csv", tiny_ws, prep, versions=3, seed=42) for _ in range(2)]
+    twice = [load_bank(tiny_ws / "train.csv", tiny_ws, prep, versions=photometric.Versions(3, 42)) for _ in range(2)]
     assert clean.versions is None and len(twice[0].versions) == len(clean.images)
     changed = 0
     for i, image in enumerate(clean.images):
@@ -76,6 +93,8 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
     crops = ["--sampling", "crops", "--steps-per-epoch", "2", "--workers", "1"]
     with pytest.raises(PipelineError, match="--photometric needs --sampling crops"):
         train_tiny(tiny_ws, tmp_path / "grid", "--epochs", "1", "--photometric", "2")
+    with pytest.raises(PipelineError, match="give --photometric N too"):
+        train_tiny(tiny_ws, tmp_path / "chance", *crops, "--epochs", "1", "--photometric-chance", "jpeg=0.7")
     first = train_tiny(tiny_ws, tmp_path / "first", *crops, "--epochs", "1", "--photometric", "2")
     import pandas as pd
 
@@ -87,6 +106,8 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
     assert not set(split["train"]) & set(split["held_out"])
     with pytest.raises(PipelineError, match="photometric"):
         train_tiny(tiny_ws, first, *crops, "--epochs", "2", "--photometric", "3")
+    with pytest.raises(PipelineError, match="photometric"):  # the same versions with JPEG more often: other crops
+        train_tiny(tiny_ws, first, *crops, "--epochs", "2", "--photometric", "2", "--photometric-chance", "jpeg=0.7")
     # learning rate 0: the trainable weights stay those it started from (batch statistics still move)
     tuned = train_tiny(tiny_ws, tmp_path / "tuned", *crops, "--epochs", "1", "--init", str(first),
                        "--learning-rate", "0")
