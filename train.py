@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from lesionseg import checkpoints as ck
-    from lesionseg import trainlog
+    from lesionseg import photometric, trainlog
     from lesionseg.arrays import load_patch_table
     from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     config = TrainConfig.of({name.lower(): getattr(args, name.lower()) for name in CONSTANTS}
                             | {"pos_weight": pos_weight, "patch_size": patch, "lesions": list(prep.lesions),
                                "schedule_epochs": args.epochs if args.lr_schedule == "cosine" else None,
-                               "photometric_chain": photometric_versions(args).describe() if args.photometric else None}
+                               "photometric_chain": photometric.describe() if args.photometric else None}
                             | {k: v for k, v in prep.as_dict(full=True).items() if k != "lesions"})
     folder = args.checkpoints
     folder.mkdir(parents=True, exist_ok=True)

@@ -61,7 +61,7 @@ def _load_one(row: tuple[Path, Path, tuple[Path, ...]], prep: Prep,
     rgb = read_rgb(row[0])
     factor = prep.factor(rgb, str(row[0]))  # the clean photograph's: every version keeps its geometry and mask
     image = prepare_image(rgb, prep, factor)
-    extra = [prepare_image(photometric.version(rgb, row[0].stem, v, versions), prep, factor)
+    extra = [prepare_image(photometric.version(rgb, versions, row[0].stem, v), prep, factor)
              for v in range(1, versions.count + 1)]
     return image, training_mask(row[0], row[1], row[2], prep, factor), fov_from_image(image), extra
 

@@ -42,7 +42,7 @@ CHAIN: dict[str, tuple[float, float, bool]] = {
 @dataclass(frozen=True)
 class Versions:
     """What a run's photometric versions are: how many of each photograph, from which seed, and the
-    steps whose chance differs from CHANCE (train.py --photometric-chance), all stored with the run."""
+    steps whose chance differs from CHANCE (train.py --photometric-chance, stored with the run's flags)."""
 
     count: int = 0
     seed: int = 0
@@ -50,12 +50,6 @@ class Versions:
 
     def chance(self, name: str) -> float:
         return dict(self.chances).get(name, CHANCE)
-
-    def describe(self) -> dict:
-        """The chain's settings, stored with a run so that a resume with other strengths is refused
-        (no "chances" key when none is changed: a run stored before the option resumes as it was)."""
-        return {"chance": CHANCE, "chain": {k: list(v) for k, v in CHAIN.items()}} | (
-            {"chances": dict(self.chances)} if self.chances else {})
 
 
 def parse_chances(text: str) -> tuple[tuple[str, float], ...]:
@@ -74,11 +68,11 @@ def parse_chances(text: str) -> tuple[tuple[str, float], ...]:
     return tuple((name, out[name]) for name in CHAIN if name in out)
 
 
-def chain(seed: int, stem: str, version: int, settings: Versions = Versions()) -> list[tuple[str, float, int]]:
+def chain(settings: Versions, stem: str, version: int) -> list[tuple[str, float, int]]:
     """The corruptions (name, strength, seed) of one version of the photograph `stem`: a function of
     the run's seed, the stem (not the photograph's place in a listing) and the version number. A
     step's chance changes only whether it is taken: the draws, and so every other step, stay put."""
-    rng = np.random.default_rng([seed, zlib.crc32(stem.encode()), version, 1618])
+    rng = np.random.default_rng([settings.seed, zlib.crc32(stem.encode()), version, 1618])
     steps = []
     for name, (low, high, log) in CHAIN.items():
         take, u, sub = rng.random(), rng.random(), int(rng.integers(2**31))  # drawn for every step: fixed stream
@@ -88,8 +82,13 @@ def chain(seed: int, stem: str, version: int, settings: Versions = Versions()) -
     return steps
 
 
-def version(rgb: np.ndarray, stem: str, number: int, settings: Versions) -> np.ndarray:
+def version(rgb: np.ndarray, settings: Versions, stem: str, number: int) -> np.ndarray:
     """Version `number` (1, 2, ...) of an HxWx3 uint8 photograph: its chain applied in order."""
-    for name, strength, sub in chain(settings.seed, stem, number, settings):
+    for name, strength, sub in chain(settings, stem, number):
         rgb = corrupt(rgb, name, strength, sub)
     return rgb
+
+
+def describe() -> dict:
+    """The chain's settings, stored with a run so that a resume with other strengths is refused."""
+    return {"chance": CHANCE, "chain": {k: list(v) for k, v in CHAIN.items()}}
