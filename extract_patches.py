@@ -36,6 +36,8 @@ COLOUR = ""  # R,G,B: instead, each channel brought to its own median in the fie
 # cast at once); auto: the medians of the non-test photographs; empty: as it is
 COLOUR_SPREAD = 0.0  # with COLOUR, >= 1: no channel's gain more than this many times red's either way (a
 # nearly empty blue channel is not multiplied up with its noise); 0: each channel's own gain
+COLOUR_UPPER = ""  # with COLOUR, R,G,B or auto: each channel through a power curve that also brings its field
+# of view's 90% quantile to this (another camera's gamma undone as well as its gain); empty: a gain only
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -56,35 +58,40 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
 
 def _survey(path: Path, diameter: bool, colour: bool) -> tuple[float | None, np.ndarray | None]:
     """One read of a photograph for what the settings measure on it: its field-of-view diameter (the
-    fov rule) and its channel medians (--colour auto)."""
+    fov rule) and its channel medians and upper quantiles (--colour auto, --colour-upper auto)."""
     from lesionseg.fov import fov_diameter
-    from lesionseg.prep import channel_medians
+    from lesionseg.tone import UPPER_QUANTILE, channel_quantiles
 
     rgb = read_rgb(path)
-    return fov_diameter(rgb) if diameter else None, channel_medians(rgb) if colour else None
+    return fov_diameter(rgb) if diameter else None, channel_quantiles(rgb, [0.5, UPPER_QUANTILE]) if colour else None
 
 
-def colour_target(text: str, medians: list[np.ndarray | None], where: Path) -> tuple[float, ...]:
-    """--colour as stored: typed R,G,B, or `auto`, the median over the non-test photographs of each
-    one's field-of-view channel medians (no label is read: it is a property of the camera)."""
+COLOUR_FLAGS = {"--colour": (0, "channel medians"), "--colour-upper": (1, "channel 90% quantiles")}
+
+
+def colour_target(text: str, stats: list[np.ndarray | None], where: Path, flag: str = "--colour") -> tuple[float, ...]:
+    """--colour (or --colour-upper) as stored: typed R,G,B, or `auto`, the median over the non-test
+    photographs of each one's field-of-view channel medians (or upper quantiles); no label is read:
+    it is a property of the camera."""
     if text.strip().lower() != "auto":
-        return parse_colour(text)
-    found = [m for m in medians if m is not None]
+        return parse_colour(text, flag)
+    row, what = COLOUR_FLAGS[flag]
+    found = [s[row] for s in stats if s is not None]
     if not found:
         raise PipelineError(f"{where}: no photograph shows a field of view to measure its colour on; give "
-                            "--colour R,G,B")
+                            f"{flag} R,G,B")
     target = tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
-    print(f"colour: {len(found)} photographs, field-of-view channel medians R, G, B {target}")
+    print(f"{flag[2:]}: {len(found)} photographs, field-of-view {what} R, G, B {target}")
     return target
 
 
-def parse_colour(text: str) -> tuple[float, ...]:
+def parse_colour(text: str, flag: str = "--colour") -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(",")) if text.strip() else ()
     except ValueError:
         values = (0.0,)
     if values and len(values) != 3:
-        raise PipelineError(f"--colour {text!r}: give three channel medians R,G,B (e.g. 160,80,25), auto, or "
+        raise PipelineError(f"{flag} {text!r}: give three channel levels R,G,B (e.g. 160,80,25), auto, or "
                             "nothing")
     return values
 
@@ -93,15 +100,18 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
     times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
-    by_fov, auto_colour = args.scale_by == "fov", args.colour.strip().lower() == "auto"
+    by_fov = args.scale_by == "fov"
+    auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
     paths = [resolve(p, args.data) for p in manifest.image]
     surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour), paths, args.workers, "field of view") \
         if by_fov or auto_colour else [(None, None)] * len(paths)
     diameters = [d for d, _ in surveys]
     training = [m for (_, m), split in zip(surveys, manifest.split, strict=True) if split != "test"]
+    where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
-                "level": args.level, "colour": colour_target(args.colour, training, args.data / "manifest.csv"),
-                "colour_spread": args.colour_spread}
+                "level": args.level, "colour": colour_target(args.colour, training, where),
+                "colour_spread": args.colour_spread,
+                "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper")}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest)
     found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]

@@ -74,7 +74,9 @@ def beside_script(path: Path) -> Path:
 def model_folder(checkpoints: Path, shipped: Path) -> Path:
     """The model to use: checkpoints/, or the shipped model when checkpoints/ holds none (said once)."""
     shipped = beside_script(shipped)
-    if not (checkpoints / "model.keras").is_file() and (shipped / "model.keras").is_file():
+    from lesionseg.ensemble import holds_model
+
+    if not holds_model(checkpoints) and holds_model(shipped):
         print(f"no model in {checkpoints}/: using the shipped model {shipped} (see {shipped / 'MODEL_CARD.md'})")
         return shipped
     return checkpoints

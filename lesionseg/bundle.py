@@ -1,7 +1,7 @@
 """A model folder's settings in one file, bundle.json beside model.keras, read and written by one
 class (as a MONAI bundle's metadata.json describes its weights): which lesion each output is, how a
 photograph is prepared, how whole images are predicted, each lesion's threshold with the rule and
-images it was chosen on, and where the model came from.
+images it was chosen on, where the model came from, and for an ensemble its members' folders.
 
 Folders in the earlier format (prep.json, and threshold.json once evaluated) are read and upgraded:
 the next stage that stores something writes bundle.json.
@@ -46,6 +46,7 @@ class Bundle:
     thresholds: dict[str, Threshold] = field(default_factory=dict)  # per lesion; empty until evaluated
     provenance: dict[str, Any] = field(default_factory=dict)  # command, data, images, training minutes
     exports: dict[str, Any] = field(default_factory=dict)  # e.g. "onnx": its file, and the model.keras it is of
+    members: tuple[str, ...] = ()  # an ensemble's member folders, relative to its own (lesionseg.ensemble)
 
     def __post_init__(self):
         if not self.lesions:
@@ -86,7 +87,8 @@ class Bundle:
         prep = {k: v for k, v in self.prep.as_dict(full=True).items() if k != "lesions"}  # said once, above
         return {"format": FORMAT, "lesions": list(self.lesions), "prep": prep,
                 "inference": asdict(self.inference), "thresholds": {c: asdict(t) for c, t in self.thresholds.items()},
-                "provenance": self.provenance, "exports": self.exports}
+                "provenance": self.provenance, "exports": self.exports} | (
+                    {"members": list(self.members)} if self.members else {})
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Bundle:
@@ -98,7 +100,8 @@ class Bundle:
         inference = _inference(raw.get("inference", {}))
         thresholds = {c: Threshold(float(t["value"]), str(t["rule"]), str(t["chosen_on"]))
                       for c, t in raw.get("thresholds", {}).items()}
-        return cls(lesions, prep, inference, thresholds, dict(raw.get("provenance", {})), dict(raw.get("exports", {})))
+        return cls(lesions, prep, inference, thresholds, dict(raw.get("provenance", {})), dict(raw.get("exports", {})),
+                   tuple(str(m) for m in raw.get("members", [])))
 
     def write(self, folder: Path) -> None:
         from .imageio import atomic_path

@@ -61,9 +61,14 @@ def card(name: str, bundle: Bundle) -> str:
             IDRID if all(c in PUBLISHED for c in bundle.lesions) else "the data named below")
     scale = (f"resampled so that the field of view is {prep.fov_diameter:.0f} px across" if prep.scale_by == "fov"
              else f"resampled by {prep.scale:g}")
-    config = prov.get("config", {})
+    members = prov.get("members", [])  # an ensemble's (lesionseg.ensemble): each member's own provenance
+    config = (members[0] if members else prov).get("config", {})
     network = (f"a {config.get('architecture', 'unet')} network of {config['base_filters']} filters x "
                f"{config['depth']} levels" if "base_filters" in config else "a network not recorded")
+    if members:
+        network = f"an ensemble of {len(members)} models, each {network}, their probabilities averaged"
+    command = "\n".join(m.get("command", "not recorded") for m in members) if members else \
+        prov.get("command", "not recorded")
     thresholds = ", ".join(f"{c} {t.value:.3f} ({t.rule}, chosen on {t.chosen_on})"
                            for c, t in bundle.thresholds.items())
     lines = [MARK, f"# {name}", "", f"Segments {what} in colour fundus photographs.", "",
@@ -77,7 +82,7 @@ def card(name: str, bundle: Bundle) -> str:
                        ("held_out", "scored once (the official test set) on" if tested else "held out")):
         if split.get(key):
             lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
-    lines += ["", "## How it was made", "", "```", prov.get("command", "not recorded"), "```", "",
+    lines += ["", "## How it was made", "", "```", command, "```", "",
               f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
@@ -105,8 +110,9 @@ def _remake(lesions: tuple[str, ...], config: dict, data: str) -> list[str]:
 
 def _cameras(prep, config: dict) -> str:
     """What the model was taught about other cameras' light and colour, and what that leaves."""
-    taught = [text for text, on in (("each colour channel brought to the training photographs' median",
-                                     bool(prep.colour)),
+    channel = ("each colour channel through a tone curve to the training photographs' median and upper "
+               "levels" if prep.colour_upper else "each colour channel brought to the training photographs' median")
+    taught = [text for text, on in ((channel, bool(prep.colour)),
                                     ("the light level normalised", prep.level > 0),
                                     (f"{config.get('photometric')} other-camera versions of each training "
                                      "photograph trained on", bool(config.get("photometric")))) if on]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .prep import apply_gain
+from .tone import apply_gain
 
 REFERENCE_WIDTH = 4288  # blur widths are given for a photograph this wide and scaled to the actual one
 

@@ -105,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     from .batch import failures, list_inputs
     from .bundle import Bundle
     from .checkpoints import model_file
+    from .ensemble import model_folders
     from .export import ensure_export
     from .imageio import write_csv
 
     args = build_parser().parse_args(argv)
     folders = zoo.pick(args.models, args.zoo) if args.models else [args.checkpoints]
     for folder in folders:  # a missing model or unreadable settings are said here, not in a worker's traceback
-        model_file(folder)
+        for member in model_folders(folder):
+            model_file(member)
         Bundle.read(folder)
         if args.engine == "auto":
             ensure_export(folder)  # once, here, rather than by every worker at once

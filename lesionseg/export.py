@@ -100,6 +100,12 @@ def ensure_export(folder: Path) -> None:
 
     if keras.backend.backend() != "tensorflow" or not any(installed(e) for e in FASTEST_FIRST):
         return
+    from .ensemble import model_folders
+
+    if (members := model_folders(folder)) != [folder]:  # an ensemble: each member its own export
+        for member in members:
+            ensure_export(member)
+        return
     if not folder.is_dir() or current_export(folder, Bundle.read(folder, thresholds_optional=True)):
         return
     import importlib.util
@@ -117,7 +123,8 @@ def ensure_export(folder: Path) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folders", nargs="+", type=Path, help="model folders (checkpoints/ or models/<name>)")
+    parser.add_argument("folders", nargs="+", type=Path,
+                        help="model folders (checkpoints/ or models/<name>); an ensemble's members each get one")
     parser.add_argument("--cache", action="store_true",
                         help="write to the export cache, not beside model.keras (the folder stays as it is)")
     return parser
@@ -128,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     from .quiet import quiet_tensorflow
 
     quiet_tensorflow()
-    for folder in args.folders:
+    from .ensemble import model_folders
+
+    for folder in [member for given in args.folders for member in model_folders(given)]:
         record = export_onnx(folder, args.cache)
         print(f"{record['path']}: exported; probabilities within {record['checked_max_difference']:.1e} "
               f"of model.keras ({record['checked_with']})")

@@ -44,6 +44,8 @@ class Predictor:
         from .model import with_precision
 
         stored = Bundle.read(folder, thresholds_optional) if folder.is_dir() else None
+        if stored is not None and stored.members:
+            return cls._ensemble(folder, stored, overrides, engine)
         engine = choose(engine, folder, stored)
         if engine == "tensorflow":
             trained = load_trained(folder)
@@ -58,6 +60,21 @@ class Predictor:
             raise PipelineError(f"{folder}: the exported model has {network.outputs} output(s) but its settings name "
                                 f"{len(stored.lesions)} lesion(s); export it again (python -m lesionseg.export)")
         return cls(network, stored, inference, engine)
+
+    @classmethod
+    def _ensemble(cls, folder: Path, stored: Bundle, overrides: dict[str, Any] | None, engine: str) -> Predictor:
+        """An ensemble folder (lesionseg.ensemble): each member's network, on `engine`, averaged; the
+        preparation, inference settings and threshold are the ensemble's own."""
+        from .ensemble import MeanNetwork, member_folders
+
+        members = [cls.load(path, thresholds_optional=True, engine=engine) for path in member_folders(folder, stored)]
+        for path, member in zip(stored.members, members, strict=True):
+            if member.bundle.lesions != stored.lesions or member.prep != stored.prep:
+                raise PipelineError(f"{folder / path}: its lesions or preparation differ from the ensemble's; "
+                                    "assemble it again (python -m lesionseg.ensemble)")
+        inference = replace(stored.inference, **(overrides or {}))
+        engines = sorted({m.engine for m in members})
+        return cls(MeanNetwork([m.network for m in members]), stored, inference, "+".join(engines))
 
     @classmethod
     def preparing(cls, prep: Prep, inference: Inference = Inference()) -> Predictor:

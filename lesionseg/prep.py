@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import PipelineError, warn
 from .fov import fov_diameter, fov_from_image
+from .tone import UPPER_QUANTILE, normalise_colour, normalise_level, normalise_tone
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
@@ -41,7 +42,7 @@ def _typed(name: str, default, value):
     if not isinstance(default, tuple):
         return type(default)(value)
     items = [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
-    return tuple(float(v) for v in items) if name == "colour" else tuple(items)
+    return tuple(float(v) for v in items) if name in ("colour", "colour_upper") else tuple(items)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class Prep:
     colour_spread: float = 0.0  # >= 1: each channel's gain at most this many times the gain of the channel with
     # the largest stored median, either way (a nearly empty blue channel is not multiplied up with its
     # noise); 0: each channel's own gain
+    colour_upper: tuple[float, ...] = ()  # (R, G, B) with colour: each channel through a power curve that also
+    # brings its field of view's `colour_quantile` to this (another camera's gamma undone; lesionseg.tone)
+    colour_quantile: float = UPPER_QUANTILE
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -84,6 +88,12 @@ class Prep:
         if self.colour_spread and (self.colour_spread < 1 or not self.colour):
             raise PipelineError(f"colour spread must be 0 or at least 1, and needs colour; got {self.colour_spread} "
                                 f"with colour {self.colour}")
+        if self.colour_upper and (not self.colour or self.colour_spread or len(self.colour_upper) != 3
+                                  or any(u <= c for u, c in zip(self.colour_upper, self.colour, strict=True))
+                                  or not 0.5 < self.colour_quantile < 1):
+            raise PipelineError(f"colour upper needs three levels (R, G, B) above the colour medians {self.colour}, no "
+                                f"colour spread and a quantile in (0.5, 1); got {self.colour_upper}, spread "
+                                f"{self.colour_spread}, quantile {self.colour_quantile}")
 
     @property
     def channels(self) -> int:
@@ -114,7 +124,7 @@ class Prep:
         if not full:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
-                         "level", "colour", "colour_spread"):
+                         "level", "colour", "colour_spread", "colour_upper", "colour_quantile"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -213,52 +223,11 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
-    if prep.colour:
+    if prep.colour_upper:
+        rgb = normalise_tone(rgb, prep.colour, prep.colour_upper, prep.colour_quantile)
+    elif prep.colour:
         rgb = normalise_colour(rgb, prep.colour, prep.colour_spread)
     return PREPROCESSORS[prep.preprocess](rgb, prep)
-
-
-MAX_GAIN = 4.0  # a normalisation brightens or darkens a photograph at most this many times
-
-
-def apply_gain(rgb: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
-    """A uint8 photograph times a gain (one, per channel, or per pixel), rounded and clipped to 0..255."""
-    return np.clip(rgb.astype(np.float32) * np.asarray(gains, np.float32), 0, 255).round().astype(np.uint8)
-
-
-def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
-    """The photograph times one gain (at most 4x either way) that makes its field of view's median
-    brightness (largest channel, which a gain scales exactly) `level`: an under- or overexposed
-    camera's photograph is brought to the light level the network learned at; colour ratios kept."""
-    lit = fov_from_image(rgb)
-    if not lit.any():
-        return rgb
-    gain = np.float32(level / max(float(np.median(rgb.max(axis=2)[lit])), 1.0))
-    return apply_gain(rgb, np.clip(gain, 1 / MAX_GAIN, MAX_GAIN))
-
-
-def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
-    """R, G, B medians inside the field of view (None without one): what `colour` normalises."""
-    lit = fov_from_image(rgb)
-    return np.median(rgb[lit], axis=0).astype(np.float64) if lit.any() else None
-
-
-def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float = 0.0) -> np.ndarray:
-    """Each channel times its own gain (at most 4x either way) that makes its field-of-view median
-    `colour`'s: a darker camera, another colour temperature or a cast are brought to the training
-    photographs' light and balance, where `level` keeps a cast (and a green cast even darkens).
-    `spread` (>= 1) keeps each gain within that many times the best-lit channel's: a channel whose
-    median is a few levels (IDRiD's blue: 0 to 71) measures its gain badly, and a large one
-    multiplies its noise and a compressed photograph's chroma blocks."""
-    medians = channel_medians(rgb)
-    if medians is None:
-        return rgb
-    target = np.asarray(colour, np.float64)
-    gains = np.clip(target / np.maximum(medians, 1.0), 1 / MAX_GAIN, MAX_GAIN)
-    if spread:
-        lead = gains[int(np.argmax(target))]
-        gains = np.clip(gains, lead / spread, lead * spread)
-    return apply_gain(rgb, gains)
 
 
 def prepare_mask(mask: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:

@@ -66,19 +66,26 @@ def record(dest: Path, report: str, results: Path) -> Bundle:
 def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
     """Write what inference needs from a checkpoints folder to `dest` (the weights and the bundle, in
     its current format, its one output named `structure` when given); refuses an unevaluated run."""
-    if not (checkpoints / EXPORT).is_file():
+    from .ensemble import holds_model, member_folders
+
+    if not holds_model(checkpoints):
         raise PipelineError(f"{checkpoints / EXPORT}: missing; train and evaluate the run before shipping it")
-    model = load_trained(checkpoints)
-    bundle = model_bundle(model, checkpoints)
+    bundle = Bundle.read(checkpoints)
     if not bundle.evaluated:
         raise PipelineError(f"{checkpoints}: no threshold chosen yet; train and evaluate the run before shipping it")
     if structure:
         bundle = bundle.named(structure)
     bundle = replace(bundle, exports={})  # the run's export record is of its folder's model.onnx, not shipped
-    dest.mkdir(parents=True, exist_ok=True)
-    save_model(rebuild(model), dest / EXPORT)  # weights only: no Adam moments
+    sources = member_folders(checkpoints, bundle) if bundle.members else [checkpoints]
+    for source, folder in zip(sources, bundle.members or (".",), strict=True):
+        model = load_trained(source)
+        member = model_bundle(model, source, thresholds_optional=True)
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+        save_model(rebuild(model), dest / folder / EXPORT)  # weights only: no Adam moments
+        if bundle.members:  # a member's own bundle is read for its preparation, named like the ensemble
+            replace(member.named(structure) if structure else member, exports={}, thresholds={}).write(dest / folder)
     bundle.write(dest)
-    return dest / EXPORT
+    return dest / (bundle.members[0] if bundle.members else ".") / EXPORT
 
 
 def scored_set(bundle: Bundle) -> str:
@@ -136,19 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
     stage = _staging(dest)
-    path = export(args.run / "checkpoints", stage, args.structure)
+    export(args.run / "checkpoints", stage, args.structure)
     if args.onnx:
+        from .ensemble import model_folders
         from .export import export_onnx
 
-        export_onnx(stage)
+        for folder in model_folders(stage):
+            export_onnx(folder)
     report = scored_set(Bundle.read(stage))
     bundle = record(stage, report, args.run / "results")
     with atomic_path(stage / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results", report))
     _card(stage, bundle, shown=dest)
-    size = path.stat().st_size / 1e6
+    size = sum(f.stat().st_size for f in stage.rglob(EXPORT)) / 1e6
     replaced = _swap_in(stage, dest)
-    print(f"shipped {dest / EXPORT} ({size:.1f} MB){', replacing the model shipped there' if replaced else ''}; "
+    print(f"shipped {dest} ({size:.1f} MB of weights){', replacing the model shipped there' if replaced else ''}; "
           f"{SCORED[report]} figures in {dest / 'figures.md'}")
     return 0
 

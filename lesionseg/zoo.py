@@ -40,7 +40,7 @@ class Entry:
     @property
     def megabytes(self) -> float:
         """What the folder weighs on disk (the Keras model, and its ONNX export if shipped beside)."""
-        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()) / 1e6
+        return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file()) / 1e6  # an ensemble's members too
 
     def figure(self, code: str, report: str) -> str:
         """e.g. 'AUPR 0.870, Dice 0.785 (27 images)'; '' when the bundle holds no such figures."""

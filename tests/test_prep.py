@@ -217,8 +217,8 @@ def test_extract_patches_by_field_of_view_gives_two_cameras_one_scale(tmp_path, 
 def test_level_normalisation_brings_a_dark_photograph_to_the_stored_light_level():
     from lesionseg.corruptions import darken
     from lesionseg.fov import fov_from_image
-    from lesionseg.prep import normalise_level
     from lesionseg.synthetic import fundus
+    from lesionseg.tone import normalise_level
 
     photo, _ = fundus(600, 400, seed=4)
 
@@ -239,8 +239,9 @@ def test_colour_normalisation_undoes_darkening_and_casts_channel_by_channel(tmp_
     import shutil
 
     from lesionseg.corruptions import cast, darken, temperature
-    from lesionseg.prep import PREP_FILE, channel_medians, normalise_colour
+    from lesionseg.prep import PREP_FILE
     from lesionseg.synthetic import fundus
+    from lesionseg.tone import channel_medians, normalise_colour
 
     photo, _ = fundus(600, 400, seed=4)
     target = tuple(float(v) for v in channel_medians(photo))
@@ -278,8 +279,8 @@ def test_colour_spread_keeps_a_nearly_empty_channel_from_being_multiplied_up():
     """Why: IDRiD's blue medians are 0 to 71 levels, so an own gain for blue (up to 4x) amplifies noise
     and compression blocks; a spread ties it to the well-measured red gain."""
     from lesionseg.corruptions import darken
-    from lesionseg.prep import channel_medians, normalise_colour
     from lesionseg.synthetic import fundus
+    from lesionseg.tone import channel_medians, normalise_colour
 
     photo, _ = fundus(600, 400, seed=4)
     dim_blue = photo.copy()

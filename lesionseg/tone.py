@@ -1,0 +1,100 @@
+"""A photograph's light and colour brought to the training photographs', before the preparation: one
+gain for the light level, a gain per channel for the colour, or a tone curve per channel.
+
+Why a curve: a gain undoes what scales a channel (exposure, colour temperature, a cast), but another
+camera's tone response (its gamma) bends the mid-tones while black and white stay, and no gain
+undoes that. A power curve out = a * in ** g through two points per channel (its field-of-view median
+and an upper quantile, each brought to the stored one) undoes a gain and a gamma alike, and the two
+together: a quantile goes through any rising curve unchanged, so a camera's curve of this family
+is measured exactly on the photograph itself.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .fov import fov_from_image
+
+MAX_GAIN = 4.0  # a normalisation brightens or darkens a photograph at most this many times
+UPPER_QUANTILE = 0.9  # the tone curve's second point: above most of the retina, below the optic disc and
+# the saturated red of a bright photograph
+MAX_EXPONENT = 3.0  # the curve's exponent stays within [1 / 3, 3]: beyond the benchmark's gamma 2.2 either way
+MIN_RANGE = 8.0  # levels between a channel's median and its upper quantile below which its curve is not
+# measured (IDRiD's blue: a few levels) and the channel gets a gain only
+
+
+def apply_gain(rgb: np.ndarray, gains: np.ndarray | float) -> np.ndarray:
+    """A uint8 photograph times a gain (one, per channel, or per pixel), rounded and clipped to 0..255."""
+    return np.clip(rgb.astype(np.float32) * np.asarray(gains, np.float32), 0, 255).round().astype(np.uint8)
+
+
+def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
+    """The photograph times one gain (at most 4x either way) that makes its field of view's median
+    brightness (largest channel, which a gain scales exactly) `level`: an under- or overexposed
+    camera's photograph is brought to the light level the network learned at; colour ratios kept."""
+    lit = fov_from_image(rgb)
+    if not lit.any():
+        return rgb
+    gain = np.float32(level / max(float(np.median(rgb.max(axis=2)[lit])), 1.0))
+    return apply_gain(rgb, np.clip(gain, 1 / MAX_GAIN, MAX_GAIN))
+
+
+def channel_quantiles(rgb: np.ndarray, quantile: float = 0.5) -> np.ndarray | None:
+    """R, G, B quantiles inside the field of view (None without one): what the colour targets are."""
+    lit = fov_from_image(rgb)
+    return np.quantile(rgb[lit], quantile, axis=0).astype(np.float64) if lit.any() else None
+
+
+def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
+    """R, G, B medians inside the field of view (None without one): what `colour` normalises."""
+    return channel_quantiles(rgb, 0.5)
+
+
+def colour_gains(medians: np.ndarray, colour: tuple[float, ...], spread: float = 0.0) -> np.ndarray:
+    """Each channel's gain (at most 4x either way) that makes its median `colour`'s. `spread` (>= 1)
+    keeps each gain within that many times the best-lit channel's: a channel whose median is a few
+    levels (IDRiD's blue: 0 to 71) measures its gain badly, and a large one multiplies its noise and a
+    compressed photograph's chroma blocks."""
+    target = np.asarray(colour, np.float64)
+    gains = np.clip(target / np.maximum(medians, 1.0), 1 / MAX_GAIN, MAX_GAIN)
+    if spread:
+        lead = gains[int(np.argmax(target))]
+        gains = np.clip(gains, lead / spread, lead * spread)
+    return gains
+
+
+def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float = 0.0) -> np.ndarray:
+    """Each channel times its own gain that makes its field-of-view median `colour`'s: a darker
+    camera, another colour temperature or a cast are brought to the training photographs' light and
+    balance, where `level` keeps a cast (and a green cast even darkens)."""
+    medians = channel_medians(rgb)
+    return rgb if medians is None else apply_gain(rgb, colour_gains(medians, colour, spread))
+
+
+def curve_table(median: float, upper: float, to_median: float, to_upper: float) -> np.ndarray:
+    """The 256-level table of the power curve that takes `median` to `to_median` and `upper` to
+    `to_upper`; a gain (exponent 1) where the two points are too close to measure a bend."""
+    levels = np.arange(256, dtype=np.float64)
+    median = max(median, 1.0)
+    if upper - median < MIN_RANGE or to_upper <= to_median:
+        gain = np.clip(to_median / median, 1 / MAX_GAIN, MAX_GAIN)
+        return np.clip(levels * gain, 0, 255).round().astype(np.uint8)
+    exponent = np.log(to_upper / to_median) / np.log(upper / median)
+    exponent = float(np.clip(exponent, 1 / MAX_EXPONENT, MAX_EXPONENT))
+    return np.clip(to_median * (levels / median) ** exponent, 0, 255).round().astype(np.uint8)
+
+
+def normalise_tone(rgb: np.ndarray, colour: tuple[float, ...], upper: tuple[float, ...],
+                   quantile: float = UPPER_QUANTILE) -> np.ndarray:
+    """Each channel through its own power curve that takes its field-of-view median to `colour`'s and
+    its `quantile` to `upper`'s: gains, casts and another camera's gamma undone at once."""
+    lit = fov_from_image(rgb)
+    if not lit.any():
+        return rgb
+    points = np.quantile(rgb[lit], [0.5, quantile], axis=0)
+    out = np.empty_like(rgb)
+    for c in range(3):
+        table = curve_table(points[0, c], points[1, c], colour[c], upper[c])
+        out[..., c] = cv2.LUT(np.ascontiguousarray(rgb[..., c]), table)
+    return out

@@ -1,0 +1,97 @@
+"""The tone curve: another camera's gamma and gain undone per channel, stored with a model like the
+colour gains, and measured on the user's own photographs by extract_patches.py --colour-upper auto."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import extract_patches
+from lesionseg.corruptions import darken, gamma, temperature
+from lesionseg.errors import PipelineError
+from lesionseg.prep import PREP_FILE, Prep, prepare_image
+from lesionseg.synthetic import fundus
+from lesionseg.tone import UPPER_QUANTILE, channel_quantiles, curve_table, normalise_colour, normalise_tone
+
+
+def _targets(photo: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    return (tuple(float(v) for v in channel_quantiles(photo, 0.5)),
+            tuple(float(v) for v in channel_quantiles(photo, UPPER_QUANTILE)))
+
+
+def test_the_tone_curve_undoes_a_gamma_that_a_gain_cannot():
+    photo, _ = fundus(600, 400, seed=4)
+    colour, upper = _targets(photo)
+    bent = gamma(photo, 2.2)
+    assert np.abs(channel_quantiles(bent, 0.5) - colour).max() > 20  # the gamma moves the medians
+    by_gain = normalise_colour(bent, colour)
+    by_curve = normalise_tone(bent, colour, upper)
+    # red and green keep enough levels to measure the bend: the curve brings their medians, upper
+    # quantiles and pixels back, where a gain (at most 4x) cannot
+    rg = slice(0, 2)
+    assert np.abs(channel_quantiles(by_curve, 0.5)[rg] - colour[rg]).max() <= 2
+    assert np.abs(channel_quantiles(by_curve, UPPER_QUANTILE)[rg] - upper[rg]).max() <= 3
+    curve_error = np.abs(by_curve[..., rg].astype(int) - photo[..., rg]).mean()
+    assert curve_error < 1 and curve_error < 0.2 * np.abs(by_gain[..., rg].astype(int) - photo[..., rg]).mean()
+    # the gamma left blue (median 29) two to four levels: too few to measure a bend, so it gets the gain
+    np.testing.assert_array_equal(by_curve[..., 2], by_gain[..., 2])
+
+
+@pytest.mark.parametrize("change", [lambda x: darken(x, 0.5), lambda x: temperature(x, 0.3, 1),
+                                    lambda x: gamma(darken(x, 0.7), 1.5)])
+def test_the_tone_curve_still_undoes_a_gain_and_a_gain_with_a_gamma(change):
+    photo, _ = fundus(600, 400, seed=4)
+    colour, upper = _targets(photo)
+    out = normalise_tone(change(photo), colour, upper)
+    assert np.abs(out.astype(int) - photo).mean() < 4
+
+
+def test_a_channel_too_flat_to_measure_a_bend_gets_a_gain_and_extreme_bends_are_capped():
+    """Why: IDRiD's blue holds a few levels in many photographs; a curve fitted through two points
+    a level apart would be noise."""
+    levels = np.arange(256)
+    flat = curve_table(median=4.0, upper=6.0, to_median=12.0, to_upper=40.0)
+    np.testing.assert_array_equal(flat, np.clip(levels * 3.0, 0, 255).round())  # the gain 12 / 4
+    steep = curve_table(median=100.0, upper=110.0, to_median=100.0, to_upper=250.0)  # exponent 9.6 asked
+    assert steep[110] == round(100 * 1.1**3)  # held to 3
+    assert np.all(np.diff(steep.astype(int)) >= 0)  # a rising curve: the order of the levels is kept
+
+
+def test_the_tone_curve_is_stored_with_a_model_validated_and_applied_by_the_preparation():
+    photo, _ = fundus(600, 400, seed=4)
+    colour, upper = _targets(photo)
+    prep = Prep(preprocess="clahe", colour=colour, colour_upper=upper)
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict()))) == prep
+    assert Prep.from_dict({"colour": "163,81,13", "colour_upper": "210,120,30"}).colour_upper == (210.0, 120.0, 30.0)
+    assert "colour_upper" not in Prep(colour=colour).as_dict() and "colour_quantile" not in prep.as_dict()
+    for bad in ({"colour_upper": upper}, {"colour": colour, "colour_upper": upper[:2]},
+                {"colour": colour, "colour_upper": colour},
+                {"colour": colour, "colour_upper": upper, "colour_spread": 1.5},
+                {"colour": colour, "colour_upper": upper, "colour_quantile": 0.4}):
+        with pytest.raises(PipelineError, match="colour upper"):
+            Prep(**bad)
+    bent = gamma(photo, 2.2)
+    np.testing.assert_array_equal(prepare_image(bent, prep),
+                                  prepare_image(normalise_tone(bent, colour, upper), Prep(preprocess="clahe")))
+
+
+def test_extract_patches_measures_the_upper_levels_on_the_non_test_photographs(tmp_path, tiny_ws):
+    from lesionseg.imageio import read_rgb, resolve
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws)
+    common = ["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1"]
+    extract_patches.main([*common, "--colour", "auto", "--colour-upper", "auto"])
+    manifest = pd.read_csv(ws / "manifest.csv")
+    photos = [read_rgb(resolve(p, ws)) for p in manifest[manifest.split != "test"].image]
+    want = tuple(round(float(v), 1) for v in np.median([channel_quantiles(p, UPPER_QUANTILE) for p in photos], axis=0))
+    stored = Prep.read(ws / "patches" / PREP_FILE)
+    assert stored.colour_upper == want and stored.colour
+    with pytest.raises(PipelineError, match="--colour-upper"):
+        extract_patches.main([*common, "--colour", "auto", "--colour-upper", "200,100"])
+    with pytest.raises(PipelineError, match="colour upper"):  # a curve needs the medians too
+        extract_patches.main([*common, "--colour-upper", "auto"])
