@@ -38,6 +38,7 @@ COLOUR_SPREAD = 0.0  # with COLOUR, >= 1: no channel's gain more than this many 
 # nearly empty blue channel is not multiplied up with its noise); 0: each channel's own gain
 COLOUR_UPPER = ""  # with COLOUR, R,G,B or auto: each channel through a power curve that also brings its field
 # of view's 90% quantile to this (another camera's gamma undone as well as its gain); empty: a gain only
+COLOUR_BEND = 3.0  # with COLOUR_UPPER, >= 1: the curve's exponent within [1 / this, this]; near 1, close to a gain
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -111,7 +112,8 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
                 "level": args.level, "colour": colour_target(args.colour, training, where),
                 "colour_spread": args.colour_spread,
-                "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper")}
+                "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
+                "colour_bend": args.colour_bend}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest)
     found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]

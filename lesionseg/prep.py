@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import PipelineError, warn
 from .fov import fov_diameter, fov_from_image
-from .tone import UPPER_QUANTILE, normalise_colour, normalise_level, normalise_tone
+from .tone import MAX_EXPONENT, UPPER_QUANTILE, normalise_colour, normalise_level, normalise_tone
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
@@ -69,6 +69,7 @@ class Prep:
     colour_upper: tuple[float, ...] = ()  # (R, G, B) with colour: each channel through a power curve that also
     # brings its field of view's `colour_quantile` to this (another camera's gamma undone; lesionseg.tone)
     colour_quantile: float = UPPER_QUANTILE
+    colour_bend: float = MAX_EXPONENT  # with colour_upper: the curve's exponent within [1 / bend, bend]
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -90,10 +91,13 @@ class Prep:
                                 f"with colour {self.colour}")
         if self.colour_upper and (not self.colour or self.colour_spread or len(self.colour_upper) != 3
                                   or any(u <= c for u, c in zip(self.colour_upper, self.colour, strict=True))
-                                  or not 0.5 < self.colour_quantile < 1):
+                                  or not 0.5 < self.colour_quantile < 1 or not 1 <= self.colour_bend <= MAX_EXPONENT):
             raise PipelineError(f"colour upper needs three levels (R, G, B) above the colour medians {self.colour}, no "
-                                f"colour spread and a quantile in (0.5, 1); got {self.colour_upper}, spread "
-                                f"{self.colour_spread}, quantile {self.colour_quantile}")
+                                f"colour spread, a quantile in (0.5, 1) and a bend in [1, {MAX_EXPONENT:g}]; got "
+                                f"{self.colour_upper}, spread {self.colour_spread}, quantile {self.colour_quantile}, "
+                                f"bend {self.colour_bend}")
+        if self.colour_bend != MAX_EXPONENT and not self.colour_upper:
+            raise PipelineError(f"colour bend {self.colour_bend} needs colour upper (the tone curve it limits)")
 
     @property
     def channels(self) -> int:
@@ -124,7 +128,7 @@ class Prep:
         if not full:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
-                         "level", "colour", "colour_spread", "colour_upper", "colour_quantile"):
+                         "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -224,7 +228,7 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:
-        rgb = normalise_tone(rgb, prep.colour, prep.colour_upper, prep.colour_quantile)
+        rgb = normalise_tone(rgb, prep.colour, prep.colour_upper, prep.colour_quantile, prep.colour_bend)
     elif prep.colour:
         rgb = normalise_colour(rgb, prep.colour, prep.colour_spread)
     return PREPROCESSORS[prep.preprocess](rgb, prep)

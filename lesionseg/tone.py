@@ -72,29 +72,33 @@ def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float =
     return rgb if medians is None else apply_gain(rgb, colour_gains(medians, colour, spread))
 
 
-def curve_table(median: float, upper: float, to_median: float, to_upper: float) -> np.ndarray:
+def curve_table(median: float, upper: float, to_median: float, to_upper: float,
+                bend: float = MAX_EXPONENT) -> np.ndarray:
     """The 256-level table of the power curve that takes `median` to `to_median` and `upper` to
-    `to_upper`; a gain (exponent 1) where the two points are too close to measure a bend."""
+    `to_upper`, its exponent held within [1 / bend, bend]; a gain (exponent 1) where the two points
+    are too close to measure a bend."""
     levels = np.arange(256, dtype=np.float64)
     median = max(median, 1.0)
     if upper - median < MIN_RANGE or to_upper <= to_median:
         gain = np.clip(to_median / median, 1 / MAX_GAIN, MAX_GAIN)
         return np.clip(levels * gain, 0, 255).round().astype(np.uint8)
     exponent = np.log(to_upper / to_median) / np.log(upper / median)
-    exponent = float(np.clip(exponent, 1 / MAX_EXPONENT, MAX_EXPONENT))
+    exponent = float(np.clip(exponent, 1 / bend, bend))
     return np.clip(to_median * (levels / median) ** exponent, 0, 255).round().astype(np.uint8)
 
 
 def normalise_tone(rgb: np.ndarray, colour: tuple[float, ...], upper: tuple[float, ...],
-                   quantile: float = UPPER_QUANTILE) -> np.ndarray:
+                   quantile: float = UPPER_QUANTILE, bend: float = MAX_EXPONENT) -> np.ndarray:
     """Each channel through its own power curve that takes its field-of-view median to `colour`'s and
-    its `quantile` to `upper`'s: gains, casts and another camera's gamma undone at once."""
+    its `quantile` to `upper`'s: gains, casts and another camera's gamma undone at once. `bend` near 1
+    keeps the curve close to a gain: the photographs of one camera differ in their own spread of
+    levels too (IDRiD's exponents run 0.4 to 1.2), which a full curve would flatten away."""
     lit = fov_from_image(rgb)
     if not lit.any():
         return rgb
     points = np.quantile(rgb[lit], [0.5, quantile], axis=0)
     out = np.empty_like(rgb)
     for c in range(3):
-        table = curve_table(points[0, c], points[1, c], colour[c], upper[c])
+        table = curve_table(points[0, c], points[1, c], colour[c], upper[c], bend)
         out[..., c] = cv2.LUT(np.ascontiguousarray(rgb[..., c]), table)
     return out

@@ -95,3 +95,23 @@ def test_extract_patches_measures_the_upper_levels_on_the_non_test_photographs(t
         extract_patches.main([*common, "--colour", "auto", "--colour-upper", "200,100"])
     with pytest.raises(PipelineError, match="colour upper"):  # a curve needs the medians too
         extract_patches.main([*common, "--colour-upper", "auto"])
+
+
+def test_a_bend_near_one_keeps_the_curve_close_to_a_gain_and_is_stored_with_the_model():
+    """Why: one camera's own photographs need exponents of 0.4 to 1.2 to meet the stored points, so a
+    full curve also flattens each photograph's contrast; `colour_bend` limits how far it goes."""
+    asked = curve_table(median=100.0, upper=150.0, to_median=100.0, to_upper=200.0)  # exponent 1.71 asked
+    held = curve_table(median=100.0, upper=150.0, to_median=100.0, to_upper=200.0, bend=1.25)
+    assert asked[150] == 200 and held[150] == round(100 * 1.5**1.25)
+    assert np.array_equal(curve_table(100.0, 150.0, 100.0, 200.0, bend=1.0), np.clip(np.arange(256), 0, 255))
+    photo, _ = fundus(600, 400, seed=4)
+    colour, upper = _targets(photo)
+    bent = gamma(photo, 1.5)
+    full, near = normalise_tone(bent, colour, upper), normalise_tone(bent, colour, upper, bend=1.25)
+    err = [np.abs(x[..., :2].astype(int) - photo[..., :2]).mean() for x in (full, near, normalise_colour(bent, colour))]
+    assert err[0] < err[1] < err[2]  # part of the gamma undone: between the full curve and a gain
+    prep = Prep(colour=colour, colour_upper=upper, colour_bend=1.25)
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict()))) == prep and "colour_bend" not in Prep().as_dict()
+    for bad in ({"colour": colour, "colour_bend": 1.25}, {"colour": colour, "colour_upper": upper, "colour_bend": 0.8}):
+        with pytest.raises(PipelineError, match="colour (bend|upper)"):
+            Prep(**bad)
