@@ -78,13 +78,14 @@ def model_folders(folder: Path) -> list[Path]:
 
 
 def holds_model(folder: Path) -> bool:
-    """A trained model is there: a model.keras, or an ensemble with all of its members'."""
+    """A trained model is there: a model.keras, or an ensemble with all of its members'. An unreadable
+    bundle.json is said (PipelineError), not taken for "no model"."""
     from .checkpoints import EXPORT
 
-    try:
-        return all((f / EXPORT).is_file() for f in model_folders(folder))
-    except PipelineError:
-        return False
+    if (folder / EXPORT).is_file():
+        return True
+    return (folder / BUNDLE_FILE).is_file() and bool(Bundle.read(folder, thresholds_optional=True).members) and all(
+        (f / EXPORT).is_file() for f in member_folders(folder, Bundle.read(folder, thresholds_optional=True)))
 
 
 def _common(folders: list[Path]) -> Bundle:
