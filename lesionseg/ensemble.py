@@ -48,7 +48,9 @@ class MeanNetwork:
 
     @staticmethod
     def _mean(per_member: list[np.ndarray]) -> np.ndarray:
-        p = np.mean([0.5 * (1.0 + np.tanh(0.5 * x)) for x in per_member], axis=0)
+        from .model import sigmoid
+
+        p = np.mean([sigmoid(x) for x in per_member], axis=0)
         p = np.clip(p, EPSILON, 1 - EPSILON)
         return (np.log(p) - np.log1p(-p)).astype(np.float32)
 
@@ -84,12 +86,12 @@ def holds_model(folder: Path) -> bool:
 
     if (folder / EXPORT).is_file():
         return True
-    return (folder / BUNDLE_FILE).is_file() and bool(Bundle.read(folder, thresholds_optional=True).members) and all(
-        (f / EXPORT).is_file() for f in member_folders(folder, Bundle.read(folder, thresholds_optional=True)))
+    members = model_folders(folder)
+    return members != [folder] and all((f / EXPORT).is_file() for f in members)
 
 
-def _common(folders: list[Path]) -> Bundle:
-    """The first member's bundle, after every member is checked to match it."""
+def _bundles(folders: list[Path]) -> list[Bundle]:
+    """The members' bundles, each checked to match the first's."""
     from .checkpoints import EXPORT
 
     bundles = []
@@ -107,7 +109,7 @@ def _common(folders: list[Path]) -> Bundle:
             if mine != theirs:
                 raise PipelineError(f"{folder}: its {what} differs from {folders[0]}'s; the members of an ensemble "
                                     "must be trained from one workspace and split")
-    return first
+    return bundles
 
 
 def assemble(folders: list[Path], out: Path) -> Bundle:
@@ -120,19 +122,19 @@ def assemble(folders: list[Path], out: Path) -> Bundle:
         raise PipelineError("an ensemble needs at least two models")
     if out.exists():
         raise PipelineError(f"{out}: already exists; give a new folder (or remove it)")
-    first = _common(folders)
+    bundles = _bundles(folders)
+    first = bundles[0]
     names = tuple(f"{MEMBERS}/{i}" for i in range(len(folders)))
-    provenance = {"members": [{"from": str(f)} | Bundle.read(f, True).provenance for f in folders],
+    provenance = {"members": [{"from": str(f)} | b.provenance for f, b in zip(folders, bundles, strict=True)],
                   "data": first.provenance.get("data", ""), "split": first.provenance.get("split", {}),
-                  "training_minutes": round(sum(float(Bundle.read(f, True).provenance.get("training_minutes", 0))
-                                                for f in folders), 1)}
+                  "training_minutes": round(sum(float(b.provenance.get("training_minutes", 0)) for b in bundles), 1)}
     bundle = replace(first, thresholds={}, exports={}, provenance=provenance, members=names)
     with atomic_path(out) as tmp:
-        for folder, name in zip(folders, names, strict=True):
+        for folder, member, name in zip(folders, bundles, names, strict=True):
             dest = tmp / name
             dest.mkdir(parents=True)
             shutil.copy2(folder / EXPORT, dest / EXPORT)
-            replace(Bundle.read(folder, True), exports={}).write(dest)
+            replace(member, exports={}).write(dest)
         bundle.write(tmp)
     return bundle
 

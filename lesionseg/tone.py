@@ -40,8 +40,9 @@ def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
     return apply_gain(rgb, np.clip(gain, 1 / MAX_GAIN, MAX_GAIN))
 
 
-def channel_quantiles(rgb: np.ndarray, quantile: float = 0.5) -> np.ndarray | None:
-    """R, G, B quantiles inside the field of view (None without one): what the colour targets are."""
+def channel_quantiles(rgb: np.ndarray, quantile: float | list[float] = 0.5) -> np.ndarray | None:
+    """R, G, B quantiles inside the field of view (3, or Qx3 for Q quantiles; None without one): what the
+    colour targets are."""
     lit = fov_from_image(rgb)
     return np.quantile(rgb[lit], quantile, axis=0).astype(np.float64) if lit.any() else None
 
@@ -80,8 +81,7 @@ def curve_table(median: float, upper: float, to_median: float, to_upper: float,
     levels = np.arange(256, dtype=np.float64)
     median = max(median, 1.0)
     if upper - median < MIN_RANGE or to_upper <= to_median:
-        gain = np.clip(to_median / median, 1 / MAX_GAIN, MAX_GAIN)
-        return np.clip(levels * gain, 0, 255).round().astype(np.uint8)
+        return apply_gain(levels, colour_gains(np.array([median]), (to_median,)))
     exponent = np.log(to_upper / to_median) / np.log(upper / median)
     exponent = float(np.clip(exponent, 1 / bend, bend))
     return np.clip(to_median * (levels / median) ** exponent, 0, 255).round().astype(np.uint8)
@@ -93,10 +93,9 @@ def normalise_tone(rgb: np.ndarray, colour: tuple[float, ...], upper: tuple[floa
     its `quantile` to `upper`'s: gains, casts and another camera's gamma undone at once. `bend` near 1
     keeps the curve close to a gain: the photographs of one camera differ in their own spread of
     levels too (IDRiD's exponents run 0.4 to 1.2), which a full curve would flatten away."""
-    lit = fov_from_image(rgb)
-    if not lit.any():
+    points = channel_quantiles(rgb, [0.5, quantile])
+    if points is None:
         return rgb
-    points = np.quantile(rgb[lit], [0.5, quantile], axis=0)
     out = np.empty_like(rgb)
     for c in range(3):
         table = curve_table(points[0, c], points[1, c], colour[c], upper[c], bend)
