@@ -24,6 +24,7 @@ from lesionseg.multi import lesions_of, mask_column
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
 from lesionseg.prep import Prep
+from lesionseg.split import split_images
 
 DATA = Path("data")  # the workspace of gt_binary.py
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
@@ -33,12 +34,14 @@ FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measu
 LEVEL = 0.0  # > 0: each photograph first brought to this median brightness (largest of R, G, B) in its field
 # of view, as another camera's darker photographs would be; 0: as it is (the paper)
 COLOUR = ""  # R,G,B: instead, each channel brought to its own median in the field of view (light and colour
-# cast at once); auto: the medians of the non-test photographs; empty: as it is
+# cast at once); auto: the medians of the training photographs (see TEST_FRACTION); empty: as it is
 COLOUR_SPREAD = 0.0  # with COLOUR, >= 1: no channel's gain more than this many times red's either way (a
 # nearly empty blue channel is not multiplied up with its noise); 0: each channel's own gain
 COLOUR_UPPER = ""  # with COLOUR, R,G,B or auto: each channel through a power curve that also brings its field
 # of view's 90% quantile to this (another camera's gamma undone as well as its gain); empty: a gain only
 COLOUR_BEND = 3.0  # with COLOUR_UPPER, >= 1: the curve's exponent within [1 / this, this]; near 1, close to a gain
+DEBLOCK = 0.0  # > 0: a photograph whose JPEG block grid is this strong is smoothed first (lesionseg.deblock;
+# 6 catches JPEG quality 20 and below and no camera file of IDRiD's); 0: never (the paper)
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -48,6 +51,8 @@ MIN_LESION_PIXELS = 1  # a patch with at least this many lesion pixels is positi
 NEG_PER_POS = 1.0  # negatives kept per positive; the paper's balance is 1. Negative: keep all
 INCLUDE_TEST = False  # also tile the layout's testing images (they are held out by default)
 SEED = 42  # the draw of the negatives
+TEST_FRACTION = 0.2  # a layout without a testing set: traintest_split.py's --test-fraction and --seed, so that
+SPLIT_SEED = 42  # the photographs it will hold out give nothing to the measured fov width and colour medians
 WORKERS = default_workers()  # parallel processes
 
 CONSTANTS = script_constants(globals())
@@ -71,9 +76,9 @@ COLOUR_FLAGS = {"--colour": (0, "channel medians"), "--colour-upper": (1, "chann
 
 
 def colour_target(text: str, stats: list[np.ndarray | None], where: Path, flag: str = "--colour") -> tuple[float, ...]:
-    """--colour (or --colour-upper) as stored: typed R,G,B, or `auto`, the median over the non-test
+    """--colour (or --colour-upper) as stored: typed R,G,B, or `auto`, the median over the training
     photographs of each one's field-of-view channel medians (or upper quantiles); no label is read:
-    it is a property of the camera."""
+    it is a property of the camera, but the held-out photographs' statistics stay out of it too."""
     if text.strip().lower() != "auto":
         return parse_colour(text, flag)
     row, what = COLOUR_FLAGS[flag]
@@ -100,23 +105,26 @@ def parse_colour(text: str, flag: str = "--colour") -> tuple[float, ...]:
 def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None]]:
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
-    times the training photographs' median diameter, unless FOV_DIAMETER gives it."""
+    times the training photographs' median diameter, unless FOV_DIAMETER gives it. Training: neither the
+    layout's testing set nor the share traintest_split.py will draw (TEST_FRACTION, SPLIT_SEED)."""
     by_fov = args.scale_by == "fov"
     auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
     paths = [resolve(p, args.data) for p in manifest.image]
     surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour), paths, args.workers, "field of view") \
         if by_fov or auto_colour else [(None, None)] * len(paths)
     diameters = [d for d, _ in surveys]
-    training = [m for (_, m), split in zip(surveys, manifest.split, strict=True) if split != "test"]
+    role = split_images(manifest, 0.0, args.test_fraction, args.split_seed)
+    kept = [role[stem] != "test" for stem in manifest.stem]
+    training = [m for (_, m), keep in zip(surveys, kept, strict=True) if keep]
     where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
                 "level": args.level, "colour": colour_target(args.colour, training, where),
                 "colour_spread": args.colour_spread,
                 "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
-                "colour_bend": args.colour_bend}
+                "colour_bend": args.colour_bend, "deblock": args.deblock}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest)
-    found = [d for d, split in zip(diameters, manifest.split, strict=True) if d and split != "test"]
+    found = [d for d, keep in zip(diameters, kept, strict=True) if d and keep]
     if args.fov_diameter <= 0 and not found:
         raise PipelineError(f"{args.data / 'manifest.csv'}: no training photograph shows a round field of view; "
                             "use --scale-by factor, or give --fov-diameter")

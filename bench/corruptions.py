@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="only the first N photographs (a quick look)")
+    ap.add_argument("--only", nargs="*", default=[], metavar="NAME",
+                    help="only these corruptions (beside clean), e.g. jpeg; the means are then over them")
     ap.add_argument("--prep", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="change the model's stored preparation for this measurement, e.g. level=116")
     args = ap.parse_args(argv)
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from lesionseg.corruptions import CORRUPTIONS, corrupt
+    from lesionseg.deblock import blockiness
     from lesionseg.evaluation import read_truths
     from lesionseg.imageio import read_csv, read_rgb, resolve, write_csv
     from lesionseg.metrics import ThresholdCounts, average_precision
@@ -55,27 +58,35 @@ def main(argv: list[str] | None = None) -> int:
                        for t in args.tables]).sort_values("stem").reset_index(drop=True)
     if args.limit:
         table = table.head(args.limit)
-    conditions = [("clean", 0.0)] + [(name, s) for name, (_, strengths) in CORRUPTIONS.items() for s in strengths]
+    unknown = sorted(set(args.only) - set(CORRUPTIONS))
+    if unknown:
+        raise SystemExit(f"error: --only {' '.join(unknown)}: not a corruption; use some of {', '.join(CORRUPTIONS)}")
+    conditions = [("clean", 0.0)] + [(name, s) for name, (_, strengths) in CORRUPTIONS.items() for s in strengths
+                                     if not args.only or name in args.only]
     counts = {c: ThresholdCounts() for c in conditions}
     seconds = dict.fromkeys(conditions, 0.0)
+    smoothed = dict.fromkeys(conditions, 0)  # photographs the deblocking gate smoothed (Prep.deblock)
+    gate = predictor.prep.deblock
     for i, row in enumerate(tqdm(list(table.itertuples()), desc="photographs", unit="img")):
         rgb = read_rgb(resolve(row.image, args.data))
         truth = read_truths(row, args.data, predictor.prep.lesions)[..., 0]
         for name, strength in conditions:
             t = time.perf_counter()
             photo = rgb if name == "clean" else corrupt(rgb, name, strength, args.seed + i)
+            smoothed[(name, strength)] += bool(gate) and blockiness(photo) >= gate
             counts[(name, strength)].add(predictor.predict(photo, f"{row.stem} ({name} {strength:g})")[..., 0], truth)
             seconds[(name, strength)] += time.perf_counter() - t
     clean = average_precision(counts[("clean", 0.0)])
     rows = [{"corruption": name, "strength": strength, "aupr": (a := average_precision(counts[(name, strength)])),
-             "drop": clean - a, "seconds_per_image": seconds[(name, strength)] / len(table)}
+             "drop": clean - a, "seconds_per_image": seconds[(name, strength)] / len(table),
+             "deblocked": smoothed[(name, strength)]}
             for name, strength in conditions]
     write_csv(pd.DataFrame(rows), args.out / "corruptions.csv")
     print(f"{len(table)} photographs of {', '.join(args.tables)} in {args.data}; model {args.checkpoints} "
           f"({predictor.engine}); tta {args.tta}")
-    print(f"{'corruption':16s}{'strength':>9s}{'AUPR':>8s}{'drop':>8s}")
+    print(f"{'corruption':16s}{'strength':>9s}{'AUPR':>8s}{'drop':>8s}{'deblocked':>10s}")
     for r in rows:
-        print(f"{r['corruption']:16s}{r['strength']:9g}{r['aupr']:8.4f}{r['drop']:+8.4f}")
+        print(f"{r['corruption']:16s}{r['strength']:9g}{r['aupr']:8.4f}{r['drop']:+8.4f}{r['deblocked']:10d}")
     drops = [r["drop"] for r in rows[1:]]
     mean_drop, worst = sum(drops) / len(drops), max(rows[1:], key=lambda r: r["drop"])
     print(f"clean AUPR {clean:.4f}; mean AUPR under corruption {clean - mean_drop:.4f} (mean drop {mean_drop:+.4f}, "

@@ -22,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .deblock import SIGMA as DEBLOCK_SIGMA
+from .deblock import deblock
 from .errors import PipelineError, warn
 from .fov import fov_diameter, fov_from_image
 from .tone import MAX_EXPONENT, UPPER_QUANTILE, normalise_colour, normalise_level, normalise_tone
@@ -70,6 +72,9 @@ class Prep:
     # brings its field of view's `colour_quantile` to this (another camera's gamma undone; lesionseg.tone)
     colour_quantile: float = UPPER_QUANTILE
     colour_bend: float = MAX_EXPONENT  # with colour_upper: the curve's exponent within [1 / bend, bend]
+    deblock: float = 0.0  # > 0: a photograph whose JPEG block grid is at least this strong (lesionseg.deblock)
+    # is first smoothed by deblock_sigma px of its own; 0: never
+    deblock_sigma: float = DEBLOCK_SIGMA
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -98,6 +103,9 @@ class Prep:
                                 f"bend {self.colour_bend}")
         if self.colour_bend != MAX_EXPONENT and not self.colour_upper:
             raise PipelineError(f"colour bend {self.colour_bend} needs colour upper (the tone curve it limits)")
+        if self.deblock < 0 or not self.deblock_sigma > 0 or 0 < self.deblock < 1:
+            raise PipelineError(f"deblock must be 0 (off) or a gate of at least 1 (a photograph without a block grid "
+                                f"scores 1), and its sigma positive; got {self.deblock} and {self.deblock_sigma}")
 
     @property
     def channels(self) -> int:
@@ -128,7 +136,8 @@ class Prep:
         if not full:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
-                         "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend"):
+                         "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend",
+                         "deblock", "deblock_sigma"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -220,7 +229,9 @@ def scaled_size(height: int, width: int, factor: float) -> tuple[int, int]:
 
 def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
     """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale; `factor` is the
-    photograph's (Prep.factor), measured here when not given."""
+    photograph's (Prep.factor), measured here when not given. A heavily compressed photograph is
+    smoothed first (Prep.deblock), at its own resolution, where its block grid is."""
+    rgb = deblock(rgb, prep.deblock, prep.deblock_sigma)
     factor = prep.factor(rgb) if factor is None else factor
     if factor != 1:  # enlarged (a low-resolution camera) bicubically: bilinear blurs small lesions away
         height, width = scaled_size(*rgb.shape[:2], factor)

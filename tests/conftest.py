@@ -79,6 +79,29 @@ def tiny_ws(tmp_path_factory) -> Path:
     return tiny_workspace(tmp_path_factory.mktemp("tiny"))
 
 
+def check_stored_prep(prep, bad: list[dict], match: str) -> None:
+    """A preparation setting survives its model's bundle (JSON), and each of `bad` is refused by name."""
+    import json
+
+    from lesionseg.errors import PipelineError
+    from lesionseg.prep import Prep
+
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict(full=True)))) == prep
+    for settings in bad:
+        with pytest.raises(PipelineError, match=match):
+            Prep(**settings)
+
+
+def extract_copy(tiny_ws: Path, ws: Path, *flags: str):
+    """extract_patches.py run with `flags` on a copy of the tiny workspace at `ws`: the Prep it stored."""
+    import extract_patches
+    from lesionseg.prep import PREP_FILE, Prep
+
+    shutil.copytree(tiny_ws, ws)
+    extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1", *flags])
+    return Prep.read(ws / "patches" / PREP_FILE)
+
+
 def train_tiny(ws: Path, folder: Path, *extra: str) -> Path:
     """A 4-filter, 3-level U-Net trained for seconds on a tiny workspace, into `folder`."""
     import train

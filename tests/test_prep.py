@@ -201,7 +201,8 @@ def test_extract_patches_by_field_of_view_gives_two_cameras_one_scale(tmp_path, 
     ws = tmp_path / "ws"
     gt_binary.main(["--raw", str(raw), "--data", str(ws), "--workers", "1"])
     extract_patches.main(["--data", str(ws), "--scale", "0.5", "--scale-by", "fov", "--patch-size", "64",
-                          "--stride", "32", "--workers", "1", "--neg-per-pos", "-1", "--level", "150"])
+                          "--stride", "32", "--workers", "1", "--neg-per-pos", "-1", "--level", "150",
+                          "--test-fraction", "0"])  # all three train: none is drawn as held out later
     stored = Prep.read(ws / "patches" / "prep.json")
     assert stored.scale_by == "fov" and stored.fov_diameter == pytest.approx(0.5 * np.median(diameters), abs=0.05)
     assert stored.level == 150
@@ -236,7 +237,6 @@ def test_level_normalisation_brings_a_dark_photograph_to_the_stored_light_level(
 
 
 def test_colour_normalisation_undoes_darkening_and_casts_channel_by_channel(tmp_path, tiny_ws):
-    import shutil
 
     from lesionseg.corruptions import cast, darken, temperature
     from lesionseg.prep import PREP_FILE
@@ -251,27 +251,32 @@ def test_colour_normalisation_undoes_darkening_and_casts_channel_by_channel(tmp_
         assert np.abs(channel_medians(out) - target).max() <= 2
         assert np.abs(out.astype(int) - photo).mean() < 4  # back close to the photograph, not just its medians
     # stored with a model like the other parameters, read back from JSON or from a typed "R,G,B"
+    from conftest import check_stored_prep, extract_copy
+
     prep = Prep(preprocess="clahe", colour=(163, 81, 13))
-    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict(full=True)))) == prep
+    check_stored_prep(prep, [{"colour": (1.0, 2.0)}, {"colour": (160.0, 0.0, 20.0)},
+                             {"colour": (160.0, 80.0, 20.0), "level": 150}], "colour")
     assert Prep.from_dict({"colour": "163,81,13", "preprocess": "clahe"}) == prep and "colour" not in Prep().as_dict()
-    for bad in ({"colour": (1.0, 2.0)}, {"colour": (160.0, 0.0, 20.0)}, {"colour": (160.0, 80.0, 20.0), "level": 150}):
-        with pytest.raises(PipelineError, match="colour"):
-            Prep(**bad)
     ws = tmp_path / "ws"
-    shutil.copytree(tiny_ws, ws)
-    extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1",
-                          "--colour", "150,80,20"])
-    assert Prep.read(ws / "patches" / PREP_FILE).colour == (150.0, 80.0, 20.0)
+    assert extract_copy(tiny_ws, ws, "--colour", "150,80,20").colour == (150.0, 80.0, 20.0)
     with pytest.raises(PipelineError, match="--colour"):
         extract_patches.main(["--data", str(ws), "--colour", "150,80"])
     extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1",
-                          "--colour", "auto"])  # measured on the non-test photographs
+                          "--colour", "auto"])  # measured on the training photographs only
     from lesionseg.imageio import read_rgb
 
+    # the layout has no testing set, so traintest_split.py draws one (test.csv, same fraction and seed):
+    # those photographs' colour stays out of the medians, as their masks stay out of training
     manifest = pd.read_csv(ws / "manifest.csv")
-    medians = [channel_medians(read_rgb(ws / p if not Path(p).is_absolute() else Path(p)))
-               for p in manifest[manifest.split != "test"].image]
-    want = tuple(round(float(v), 1) for v in np.median(np.stack(medians), axis=0))
+    held_out = set(pd.read_csv(ws / "test.csv").image)
+    assert held_out and held_out < set(manifest.image) and (manifest.split != "test").all()
+
+    def medians_of(images) -> tuple[float, ...]:
+        found = [channel_medians(read_rgb(ws / p if not Path(p).is_absolute() else Path(p))) for p in images]
+        return tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
+
+    want = medians_of(sorted(set(manifest.image) - held_out))
+    assert want != medians_of(manifest.image)  # the held-out photograph would move them
     assert Prep.read(ws / "patches" / PREP_FILE).colour == want and min(want) > 0
 
 

@@ -79,7 +79,7 @@ def test_the_tone_curve_is_stored_with_a_model_validated_and_applied_by_the_prep
                                   prepare_image(normalise_tone(bent, colour, upper), Prep(preprocess="clahe")))
 
 
-def test_extract_patches_measures_the_upper_levels_on_the_non_test_photographs(tmp_path, tiny_ws):
+def test_extract_patches_measures_the_upper_levels_on_the_training_photographs(tmp_path, tiny_ws):
     from lesionseg.imageio import read_rgb, resolve
 
     ws = tmp_path / "ws"
@@ -87,7 +87,9 @@ def test_extract_patches_measures_the_upper_levels_on_the_non_test_photographs(t
     common = ["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1"]
     extract_patches.main([*common, "--colour", "auto", "--colour-upper", "auto"])
     manifest = pd.read_csv(ws / "manifest.csv")
-    photos = [read_rgb(resolve(p, ws)) for p in manifest[manifest.split != "test"].image]
+    held_out = set(pd.read_csv(ws / "test.csv").image)  # drawn by traintest_split.py: not measured on
+    photos = [read_rgb(resolve(p, ws)) for p in manifest.image if p not in held_out]
+    assert held_out and len(photos) == len(manifest) - len(held_out)
     want = tuple(round(float(v), 1) for v in np.median([channel_quantiles(p, UPPER_QUANTILE) for p in photos], axis=0))
     stored = Prep.read(ws / "patches" / PREP_FILE)
     assert stored.colour_upper == want and stored.colour
