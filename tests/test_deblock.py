@@ -90,3 +90,28 @@ def test_deblock_is_stored_with_the_model_and_checked(tmp_path, tiny_ws):
                       [{"deblock": -1.0}, {"deblock": 0.5}, {"deblock": 6.0, "deblock_sigma": 0.0}], "deblock")
     assert "deblock" not in Prep().as_dict() and Prep.from_dict({"preprocess": "clahe"}).deblock == 0
     assert extract_copy(tiny_ws, tmp_path / "ws", "--deblock", "6").deblock == 6.0
+
+
+def test_the_jpeg_parts_bench_swaps_lightness_and_colour_apart(photo):
+    """Why: bench/jpeg_parts.py tells lost detail from lost colour by compressing one part only; each
+    view must carry the compressed part and the clean rest (to YCrCb's rounding)."""
+    import importlib.util
+
+    import cv2
+    from conftest import ROOT
+
+    from lesionseg.corruptions import jpeg
+
+    spec = importlib.util.spec_from_file_location("jpeg_parts", ROOT / "bench" / "jpeg_parts.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    compressed = jpeg(photo, 10)
+    ycc = {name: cv2.cvtColor(x, cv2.COLOR_RGB2YCrCb).astype(int) for name, x in
+           (("clean", photo), ("compressed", compressed), ("light", bench.swap(photo, compressed, True)),
+            ("colour", bench.swap(photo, compressed, False)))}
+    assert np.abs(ycc["light"][..., 0] - ycc["compressed"][..., 0]).mean() < 1
+    assert np.abs(ycc["light"][..., 1:] - ycc["clean"][..., 1:]).mean() < 1
+    assert np.abs(ycc["colour"][..., 1:] - ycc["compressed"][..., 1:]).mean() < 1
+    assert np.abs(ycc["colour"][..., 0] - ycc["clean"][..., 0]).mean() < 1
+    change = np.abs(ycc["compressed"] - ycc["clean"]).mean(axis=(0, 1))
+    assert change[0] > 1 and change[1:].max() > 1  # the compression did change both parts
