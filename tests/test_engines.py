@@ -157,3 +157,41 @@ def test_infer_gives_the_same_masks_and_areas_on_every_engine(exported, tiny_ws,
         differ = sum(int((read_gray(tmp_path / engine / m) != read_gray(tmp_path / "tensorflow" / m)).sum())
                      for m in masks)
         assert differ <= 1e-4 * reference.fov_pixels.sum(), engine
+
+
+def _stack_output(path) -> None:
+    """The converter's occasional layout: the one output wrapped as a list of one, (1, batch, h, w, k)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(str(path))
+    out = model.graph.output[0]
+    for node in model.graph.node:
+        node.output[:] = [f"{out.name}/flat" if n == out.name else n for n in node.output]
+    model.graph.initializer.append(helper.make_tensor("lead", TensorProto.INT64, [1], [0]))
+    model.graph.node.append(helper.make_node("Unsqueeze", [f"{out.name}/flat", "lead"], [out.name]))
+    out.type.tensor_type.shape.dim.insert(0, onnx.TensorShapeProto.Dimension(dim_value=1))
+    onnx.save(model, str(path))
+
+
+def test_an_export_whose_output_gains_a_leading_axis_is_repaired_or_refused(exported, tmp_path, monkeypatch):
+    """Why: tf2onnx sometimes writes the one output as a stack of one; an engine then answers
+    (1, batch, h, w, 1), and a check that broadcast the comparison let it through, so every
+    prediction failed later. The export squeezes that axis, and checks the answer's shape itself."""
+    from lesionseg import export
+
+    folder = tmp_path / "model"
+    shutil.copytree(exported, folder)
+    (folder / ONNX_FILE).unlink()
+    repair = export.drop_stacked_axis
+    monkeypatch.setattr(export, "drop_stacked_axis", lambda path: (_stack_output(path), repair(path))[1])
+    export_onnx(folder)
+    image = fundus(300, 220, seed=3)[0]
+    reference = Predictor.load(exported, engine="tensorflow").predict(image)
+    for engine in ONNX_ENGINES:
+        np.testing.assert_allclose(Predictor.load(folder, engine=engine).predict(image), reference, atol=1e-3)
+    monkeypatch.setattr(export, "drop_stacked_axis", _stack_output)  # the converter's layout, not repaired
+    (folder / ONNX_FILE).unlink()
+    with pytest.raises(PipelineError, match=r"answers in shape \(1, 1, "):
+        export_onnx(folder)
+    assert not list(folder.glob("*.onnx"))  # nothing half-written
