@@ -24,7 +24,7 @@ from lesionseg.multi import lesions_of, mask_column
 from lesionseg.parallel import default_workers, pmap
 from lesionseg.patches import PATCH_COLUMNS, PatchJob, choose, label_patches, patch_name, write_patches
 from lesionseg.prep import Prep
-from lesionseg.split import split_images
+from lesionseg.split import split_images, write_measured
 
 DATA = Path("data")  # the workspace of gt_binary.py
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
@@ -102,11 +102,12 @@ def parse_colour(text: str, flag: str = "--colour") -> tuple[float, ...]:
     return values
 
 
-def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None]]:
+def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None], list[str]]:
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
     times the training photographs' median diameter, unless FOV_DIAMETER gives it. Training: neither the
-    layout's testing set nor the share traintest_split.py will draw (TEST_FRACTION, SPLIT_SEED)."""
+    layout's testing set nor the share traintest_split.py will draw (TEST_FRACTION, SPLIT_SEED); their
+    stems are the third value (none when nothing was measured), for traintest_split.py to check."""
     by_fov = args.scale_by == "fov"
     auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
     paths = [resolve(p, args.data) for p in manifest.image]
@@ -115,6 +116,8 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     diameters = [d for d, _ in surveys]
     role = split_images(manifest, 0.0, args.test_fraction, args.split_seed)
     kept = [role[stem] != "test" for stem in manifest.stem]
+    kept_stems = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep)
+    measured = kept_stems if auto_colour or (by_fov and args.fov_diameter <= 0) else []
     training = [m for (_, m), keep in zip(surveys, kept, strict=True) if keep]
     where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
@@ -123,7 +126,7 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
                 "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
                 "colour_bend": args.colour_bend, "deblock": args.deblock}
     if not by_fov:
-        return Prep(**settings), [None] * len(manifest)
+        return Prep(**settings), [None] * len(manifest), measured
     found = [d for d, keep in zip(diameters, kept, strict=True) if d and keep]
     if args.fov_diameter <= 0 and not found:
         raise PipelineError(f"{args.data / 'manifest.csv'}: no training photograph shows a round field of view; "
@@ -133,7 +136,7 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[
     if found:
         print(f"field of view: {len(found)} training photographs, diameter median {np.median(found):.0f} px "
               f"(range {min(found):.0f} to {max(found):.0f}); resampled to {target:g} px")
-    return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)]
+    return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)], measured
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         manifest = manifest[manifest.split != "test"]
     if manifest.empty:
         raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
-    prep, factors = scale_rule(args, manifest, lesions)
+    prep, factors, measured = scale_rule(args, manifest, lesions)
     jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
                      args.stride, args.min_lesion_pixels, prep,
                      tuple(resolve(getattr(r, mask_column(c)), args.data) for c in lesions), factor)
@@ -170,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen.insert(1, "patch_mask", [f"patches/masks/{n}.png" for n in names])
         write_csv(chosen[PATCH_COLUMNS], tmp / "patches.csv")
         prep.write(tmp / preps.PREP_FILE)  # train.py stores it with the model
+        write_measured(tmp, measured)
     n_pos, n_grid = int(chosen.positive.sum()), len(labels)
     print(f"{len(jobs)} images, {n_grid} grid patches ({int(labels.positive.sum())} positive): kept {len(chosen)} "
           f"= {n_pos} positive + {len(chosen) - n_pos} negative; {int(labels.padded.sum())} padded")

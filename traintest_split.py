@@ -16,7 +16,7 @@ from lesionseg.cli import constants_parser, script_constants
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.imageio import read_csv, write_csv
 from lesionseg.multi import lesions_of, mask_column
-from lesionseg.split import leaked_images, split_images, split_patches
+from lesionseg.split import leaked_images, measured_held_out, split_images, split_patches
 
 DATA = Path("data")  # the workspace of extract_patches.py
 BY = "image"  # "image": whole images on each side; "patch": the paper code's random 80/20 (leaks)
@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     val_images = full[manifest.stem.isin(val_stems)]
     for name, df in (("train", train), ("val", val), ("test", test_images), ("val_images", val_images)):
         write_csv(df.reset_index(drop=True), args.data / f"{name}.csv")
+    if leaked := measured_held_out(args.data, {s for s, r in role.items() if r == "test"}):
+        warn(f"{args.data / 'patches'}: extract_patches.py measured the field-of-view width or the colour "
+             f"medians on {len(leaked)} photograph(s) now held out ({', '.join(leaked[:3])}"
+             f"{', ...' if len(leaked) > 3 else ''}); run it again with --test-fraction {args.test_fraction:g} "
+             f"--split-seed {args.seed} so that they give nothing to the preparation")
     n_img = pd.Series(role).value_counts()
     print(f"images: train {n_img.get('train', 0)}, val {n_img.get('val', 0)}, test {n_img.get('test', 0)}"
           f"  |  patches: train {len(train)}, val {len(val)}"

@@ -39,6 +39,31 @@ def scores_testing_set(data: Path, held_out: list[str]) -> bool:
     return set(held_out) <= testing_set(read_csv(manifest, ["stem"], "run gt_binary.py again"))
 
 
+MEASURED_FILE = "measured_on.json"  # in data/patches/: the photographs the preparation's statistics came from
+
+
+def write_measured(folder: Path, stems: list[str]) -> None:
+    """The photographs extract_patches.py measured the fov width or colour medians on (none: nothing
+    measured), so that traintest_split.py can tell when it holds out one of them."""
+    import json
+
+    from .imageio import atomic_path
+
+    with atomic_path(folder / MEASURED_FILE) as tmp:
+        tmp.write_text(json.dumps({"stems": sorted(stems)}, indent=1))
+
+
+def measured_held_out(data: Path, held_out: set[str]) -> list[str]:
+    """The held-out photographs the workspace's preparation was measured on (a workspace made
+    before the record existed: none known)."""
+    import json
+
+    path = data / "patches" / MEASURED_FILE
+    if not path.is_file():
+        return []
+    return sorted(set(json.loads(path.read_text()).get("stems", [])) & held_out)
+
+
 def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
     """stem -> 'train' | 'val' | 'test'. The layout's testing set is the test set when there is one."""
     stems = sorted(manifest.stem)

@@ -313,3 +313,24 @@ def test_colour_spread_keeps_a_nearly_empty_channel_from_being_multiplied_up():
     # and it is what the preparation applies
     applied = Prep(preprocess="clahe", colour=target, colour_spread=1.5)
     np.testing.assert_array_equal(prepare_image(dim_blue, applied), prepare_image(held, Prep(preprocess="clahe")))
+
+
+def test_a_split_that_holds_out_a_measured_photograph_says_so(tmp_path, tiny_ws, capsys):
+    """Why: --colour auto leaves out the photographs traintest_split.py will hold out only if both use
+    the same fraction and seed; a split drawn otherwise must not pass in silence."""
+    from conftest import extract_copy
+
+    import traintest_split
+
+    ws = tmp_path / "ws"
+    extract_copy(tiny_ws, ws, "--colour", "auto")
+    traintest_split.main(["--data", str(ws), "--test-fraction", "0.2", "--val-fraction", "0.25"])
+    assert "warning" not in capsys.readouterr().err  # the same draw as extract_patches.py's
+    traintest_split.main(["--data", str(ws), "--test-fraction", "0.6", "--val-fraction", "0.25"])
+    err = capsys.readouterr().err
+    assert "measured the field-of-view width or the colour medians on" in err and "--test-fraction 0.6" in err
+    # nothing measured (typed medians, factor rule): nothing to say
+    typed = tmp_path / "typed"
+    extract_copy(tiny_ws, typed, "--colour", "150,80,20")
+    traintest_split.main(["--data", str(typed), "--test-fraction", "0.6", "--val-fraction", "0.25"])
+    assert "warning" not in capsys.readouterr().err
