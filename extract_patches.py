@@ -102,20 +102,20 @@ def parse_colour(text: str, flag: str = "--colour") -> tuple[float, ...]:
     return values
 
 
-def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...]) -> tuple[Prep, list[float | None], list[str]]:
+def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out: set[str]
+               ) -> tuple[Prep, list[float | None], list[str]]:
     """The stored settings and each photograph's factor. By the fov rule every photograph's field of
     view is measured once here (labelling and cutting both need its factor) and the target is SCALE
-    times the training photographs' median diameter, unless FOV_DIAMETER gives it. Training: neither the
-    layout's testing set nor the share traintest_split.py will draw (TEST_FRACTION, SPLIT_SEED); their
-    stems are the third value (none when nothing was measured), for traintest_split.py to check."""
+    times the training photographs' median diameter, unless FOV_DIAMETER gives it. Training: not in
+    `held_out` (the layout's testing set, or else the share traintest_split.py will draw); the stems
+    measured on are the third value (none when nothing was measured), for traintest_split.py to check."""
     by_fov = args.scale_by == "fov"
     auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
     paths = [resolve(p, args.data) for p in manifest.image]
     surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour), paths, args.workers, "field of view") \
         if by_fov or auto_colour else [(None, None)] * len(paths)
     diameters = [d for d, _ in surveys]
-    role = split_images(manifest, 0.0, args.test_fraction, args.split_seed)
-    kept = [role[stem] != "test" for stem in manifest.stem]
+    kept = [stem not in held_out for stem in manifest.stem]
     kept_stems = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep)
     measured = kept_stems if auto_colour or (by_fov and args.fov_diameter <= 0) else []
     training = [m for (_, m), keep in zip(surveys, kept, strict=True) if keep]
@@ -150,11 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError("--patch-size and --stride must be positive")
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "split"], "run gt_binary.py first")
     lesions = lesions_of(manifest)
+    role = split_images(manifest, 0.0, args.test_fraction, args.split_seed)  # as traintest_split.py will hold out
+    held_out = {stem for stem, r in role.items() if r == "test"}
     if not args.include_test:
         manifest = manifest[manifest.split != "test"]
     if manifest.empty:
         raise PipelineError("no non-test images in the manifest; pass --include-test to tile the test set")
-    prep, factors, measured = scale_rule(args, manifest, lesions)
+    prep, factors, measured = scale_rule(args, manifest, lesions, held_out)
     jobs = [PatchJob(r.stem, resolve(r.image, args.data), resolve(r.mask, args.data), args.patch_size,
                      args.stride, args.min_lesion_pixels, prep,
                      tuple(resolve(getattr(r, mask_column(c)), args.data) for c in lesions), factor)

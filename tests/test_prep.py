@@ -334,3 +334,26 @@ def test_a_split_that_holds_out_a_measured_photograph_says_so(tmp_path, tiny_ws,
     extract_copy(tiny_ws, typed, "--colour", "150,80,20")
     traintest_split.main(["--data", str(typed), "--test-fraction", "0.6", "--val-fraction", "0.25"])
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_layout_with_a_testing_set_measures_colour_on_every_training_photograph(raw_idrid, tmp_path):
+    """Why: with IDRiD's own testing set, traintest_split.py holds out exactly that set, so every
+    training photograph (none drawn aside) gives its colour to --colour auto."""
+    import json
+
+    import gt_binary
+    from lesionseg.imageio import read_rgb, resolve
+    from lesionseg.split import MEASURED_FILE
+    from lesionseg.tone import channel_medians
+
+    ws = tmp_path / "ws"
+    gt_binary.main(["--raw", str(raw_idrid), "--data", str(ws), "--workers", "1"])
+    extract_patches.main(["--data", str(ws), "--patch-size", "256", "--stride", "256", "--workers", "1",
+                          "--colour", "auto"])
+    manifest = pd.read_csv(ws / "manifest.csv")
+    training = manifest[manifest.split != "test"]
+    assert 3 <= len(training) < len(manifest)
+    found = [channel_medians(read_rgb(resolve(p, ws))) for p in training.image]
+    want = tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
+    assert Prep.read(ws / "patches" / "prep.json").colour == want
+    assert json.loads((ws / "patches" / MEASURED_FILE).read_text())["stems"] == sorted(training.stem)
