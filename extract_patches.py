@@ -116,8 +116,8 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
         if by_fov or auto_colour else [(None, None)] * len(paths)
     diameters = [d for d, _ in surveys]
     kept = [stem not in held_out for stem in manifest.stem]
-    kept_stems = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep)
-    measured = kept_stems if auto_colour or (by_fov and args.fov_diameter <= 0) else []
+    measured = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep) \
+        if auto_colour or (by_fov and args.fov_diameter <= 0) else []
     training = [m for (_, m), keep in zip(surveys, kept, strict=True) if keep]
     where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     val_images = full[manifest.stem.isin(val_stems)]
     for name, df in (("train", train), ("val", val), ("test", test_images), ("val_images", val_images)):
         write_csv(df.reset_index(drop=True), args.data / f"{name}.csv")
-    if leaked := measured_held_out(args.data, {s for s, r in role.items() if r == "test"}):
+    if leaked := measured_held_out(args.data, set(test_images.stem)):
         warn(f"{args.data / 'patches'}: extract_patches.py measured the field-of-view width or the colour "
              f"medians on {len(leaked)} photograph(s) now held out ({', '.join(leaked[:3])}"
              f"{', ...' if len(leaked) > 3 else ''}); run it again with --test-fraction {args.test_fraction:g} "

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from lesionseg.corruptions import CORRUPTIONS, corrupt
-    from lesionseg.deblock import blockiness
+    from lesionseg.deblock import gated
     from lesionseg.evaluation import read_truths
     from lesionseg.imageio import read_csv, read_rgb, resolve, write_csv
     from lesionseg.metrics import ThresholdCounts, average_precision
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, strength in conditions:
             t = time.perf_counter()
             photo = rgb if name == "clean" else corrupt(rgb, name, strength, args.seed + i)
-            smoothed[(name, strength)] += bool(gate) and blockiness(photo) >= gate
+            smoothed[(name, strength)] += gated(photo, gate)
             counts[(name, strength)].add(predictor.predict(photo, f"{row.stem} ({name} {strength:g})")[..., 0], truth)
             seconds[(name, strength)] += time.perf_counter() - t
     clean = average_precision(counts[("clean", 0.0)])

@@ -42,9 +42,13 @@ def blockiness(rgb: np.ndarray) -> float:
     return min(_grid_ratio(across_columns), _grid_ratio(across_rows))
 
 
+def gated(rgb: np.ndarray, gate: float) -> bool:
+    """Whether `deblock` smooths this photograph: its blockiness at least `gate` (gate 0: never)."""
+    return gate > 0 and blockiness(rgb) >= gate
+
+
 def deblock(rgb: np.ndarray, gate: float, sigma: float = SIGMA) -> np.ndarray:
-    """The photograph smoothed by `sigma` px when its blockiness is at least `gate`; otherwise the
-    very same array. gate 0: never."""
-    if gate <= 0 or blockiness(rgb) < gate:
+    """The photograph smoothed by `sigma` px when it is `gated`; otherwise the very same array."""
+    if not gated(rgb, gate):
         return rgb
     return cv2.GaussianBlur(np.ascontiguousarray(rgb), (0, 0), sigma)

@@ -38,9 +38,9 @@ def _check_input(multiple: int) -> np.ndarray:
     return np.clip(base + rng.normal(0, 25, base.shape), 0, 255).astype(np.float32)[None]
 
 
-def drop_stacked_axis(path: Path) -> bool:
+def drop_stacked_axis(path: Path) -> None:
     """Squeeze a leading axis of length 1 off the ONNX graph's output, when it has one beyond the
-    Keras model's (batch, height, width, outputs); True when it did. Why: the converter sometimes
+    Keras model's (batch, height, width, outputs). Why: the converter sometimes
     (seen under load, with the same model file) wraps the one output as a list of one, so the graph
     answers (1, batch, height, width, outputs); the values are the model's, the layout is not."""
     import onnx
@@ -51,7 +51,7 @@ def drop_stacked_axis(path: Path) -> bool:
     out = graph.output[0]
     dims = out.type.tensor_type.shape.dim
     if len(graph.output) != 1 or len(dims) != 5 or dims[0].dim_value != 1:
-        return False
+        return
     stacked = f"{out.name}/stacked"
     for node in graph.node:
         node.output[:] = [stacked if name == out.name else name for name in node.output]
@@ -61,7 +61,6 @@ def drop_stacked_axis(path: Path) -> bool:
     del dims[0]
     onnx.checker.check_model(graph_model)
     onnx.save(graph_model, str(path))
-    return True
 
 
 def export_onnx(folder: Path, cache: bool = False) -> dict:
