@@ -38,6 +38,7 @@ OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
 LARGEST_COMPONENT = False  # keep only the region of most probability in each map: one optic disc per eye
+CONVEX_HULL = False  # and fill that region to its convex hull at every threshold (a disc's shape; implies the above)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
 
 CONSTANTS = script_constants(globals())
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predictor import Predictor
 
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
-                          args.tile, args.margin, args.tta, args.largest_component)
+                          args.tile, args.margin, args.tta, args.largest_component,
+                          args.convex_hull)
     predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
     print(f"engine: {describe(predictor.engine)}")
     prep = predictor.prep

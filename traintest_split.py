@@ -23,6 +23,9 @@ BY = "image"  # "image": whole images on each side; "patch": the paper code's ra
 VAL_FRACTION = 0.2  # share of training images (or patches, with --by patch) used for validation
 TEST_FRACTION = 0.2  # share of images held out as test when the layout has no testing set
 SEED = 42  # the draw of the held-out and validation images
+# draw the validation images among those with the lesion and those without it apart, so that a lesion
+# found in few photographs (soft exudates) still has its share of them to choose the epoch and threshold on
+STRATIFY = False
 
 CONSTANTS = script_constants(globals())
 
@@ -39,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     manifest = read_csv(args.data / "manifest.csv", ["stem", "image", "mask", "fov", "split"], "run gt_binary.py first")
     patches = read_csv(args.data / "patches" / "patches.csv", ["patch_image", "patch_mask", "source"],
                        "run extract_patches.py first")
-    role = split_images(manifest, args.val_fraction if args.by == "image" else 0.0, args.test_fraction, args.seed)
+    role = split_images(manifest, args.val_fraction if args.by == "image" else 0.0, args.test_fraction, args.seed,
+                        args.stratify)
     patches = patches[patches.source.map(role).fillna("test") != "test"]
     if args.by == "patch":
         warn("--by patch splits patches at random: patches of one image land in both train and validation, "

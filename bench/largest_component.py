@@ -1,8 +1,10 @@
-"""Whether keeping one region per photograph (evaluate.py --largest-component) helps a model, asked of
-its validation photographs only: each photograph is predicted as stored and with only the region of
-most probability kept, the threshold is chosen under each (evaluate.py's max_dice rule), and the
-table gives the mean Jaccard over photographs (how the IDRiD challenge ranks the optic disc), the
-pooled Dice and the AUPR of both.
+"""Whether keeping one region per photograph (evaluate.py --largest-component), and filling it to its
+convex hull (--convex-hull), help a model, asked of its validation photographs only: each photograph
+is predicted with every region, with only the region of most probability kept, and with that region's
+convex hull; the threshold is chosen under each (evaluate.py's max_dice rule; the hull is also scored
+at the threshold chosen without it), and the table gives
+the mean Jaccard over photographs (how the IDRiD challenge ranks the optic disc), the pooled Dice
+and the AUPR of each.
 
     .venv/bin/python bench/largest_component.py --data runs/zoo/od/data --checkpoints runs/zoo/od/checkpoints
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+SETTINGS = (("every region", False, False), ("largest component", True, False), ("convex hull", True, True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,23 +40,27 @@ def main(argv: list[str] | None = None) -> int:
 
     val = read_csv(args.data / "val_images.csv", ["stem", "image", "mask"], "run traintest_split.py first")
     rows, table = [], []
-    for kept in (False, True):
-        predictor = Predictor.load(args.checkpoints, {"largest_component": kept}, engine=args.engine)
+    for setting, kept, hull in SETTINGS:
+        predictor = Predictor.load(args.checkpoints, {"largest_component": kept, "convex_hull": hull},
+                                   engine=args.engine)
         if len(predictor.lesions) != 1:
             raise SystemExit(f"error: {args.checkpoints} segments {len(predictor.lesions)} structures; "
                              "this benchmark takes a model of one")
         counts, maps = SetCounts(), []
-        for e in evaluated(val, args.data, predictor.predict, f"largest component {'on' if kept else 'off'}"):
+        for e in evaluated(val, args.data, predictor.predict, setting):
             e = e.lesion(0)
             counts.add(e)
             maps.append((e.stem, e.prob.astype(np.float16), e.truth))
-        threshold = choose_threshold(counts.frame, "max_dice")
-        images = [{"stem": s, "largest_component": kept, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)
-                  for s, p, t in maps]
-        rows += images
-        frame, per = summary(counts.frame, threshold), per_image_means(images)
-        table.append({"largest_component": kept, "threshold": threshold, "mean_jaccard": per["iou"],
-                      "mean_dice": per["dice"], "pooled_dice": frame["dice"], "aupr": frame["aupr"]})
+        scored = [(setting, choose_threshold(counts.frame, "max_dice"))]
+        if hull:  # also at the threshold chosen without the hull: the shape given to the mask drawn there
+            scored.append((f"{setting} at that threshold", table[-1]["threshold"]))
+        for name, threshold in scored:
+            images = [{"stem": s, "setting": name, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)
+                      for s, p, t in maps]
+            rows += images
+            frame, per = summary(counts.frame, threshold), per_image_means(images)
+            table.append({"setting": name, "threshold": threshold, "mean_jaccard": per["iou"],
+                          "mean_dice": per["dice"], "pooled_dice": frame["dice"], "aupr": frame["aupr"]})
     print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}")
     print(pd.DataFrame(table).to_string(index=False, float_format="%.4f"))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,9 @@ def _predicted(inference: Inference) -> str:
     """How whole photographs are predicted, in the settings that matter to what the maps show."""
     steps = [text for text, on in (("the four flips averaged", inference.tta),
                                    ("only the region of most probability kept in each map (one per photograph)",
-                                    inference.largest_component)) if on]
+                                    inference.largest_component or inference.convex_hull),
+                                   ("that region filled to its convex hull at every threshold", inference.convex_hull))
+             if on]
     return f"Predicted with {' and '.join(steps)}." if steps else "Predicted without flips."
 
 

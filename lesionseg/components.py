@@ -7,16 +7,24 @@ most probability, and sets the rest to 0. It works on probabilities, before any 
 threshold evaluate.py chooses on validation images is chosen on what infer.py will write, and every
 threshold above LEVEL sees one region. Whether it helps a model is for its validation images to say
 (bench/largest_component.py).
+
+With `Inference.convex_hull` the kept region is also given the disc's shape: each of its level sets
+(the pixels at or above a threshold, at HULL_STEPS thresholds from LEVEL up) is filled to its convex
+hull, so that whatever threshold is chosen later, the mask at it is a convex region holding the one
+at that threshold before. A disc model marks the bright cup and misses the dimmer rim (RESULTS.md):
+the hull fills the rim between the marked parts of the edge and the holes inside.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
 from .lesions import EIGHT
 
 LEVEL = 0.1  # a region is what stays connected at this probability: the disc's faint rim included
+HULL_STEPS = 64  # thresholds whose level sets are filled to their hulls (one between two: within a step)
 
 
 def keep_largest(prob: np.ndarray, level: float = LEVEL) -> np.ndarray:
@@ -29,3 +37,28 @@ def keep_largest(prob: np.ndarray, level: float = LEVEL) -> np.ndarray:
         return prob.astype(np.float32)
     mass = ndimage.sum_labels(prob, labels, np.arange(1, n + 1))
     return (prob * (labels == 1 + int(np.argmax(mass)))).astype(np.float32)
+
+
+def hull_levels(prob: np.ndarray, level: float = LEVEL, steps: int = HULL_STEPS) -> np.ndarray:
+    """HxW or HxWxK probabilities with each channel's level sets at `steps` thresholds from `level`
+    up filled to their convex hulls: a pixel gets the least probability of the highest level set
+    whose hull holds it, or its own where that is higher (so no probability falls). Meant for one region per
+    map (keep_largest first): the hull of scattered blobs is the area between them."""
+    if prob.ndim == 3:
+        return np.stack([hull_levels(prob[..., k], level, steps) for k in range(prob.shape[2])], axis=-1)
+    out = prob.astype(np.float32)  # a copy
+    ys, xs = np.nonzero(prob >= level)
+    if ys.size == 0:
+        return out
+    box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]  # every level set lies inside it
+    inside, view = prob[box], out[box]
+    hull = np.zeros(inside.shape, np.uint8)
+    for t in np.linspace(level, 1.0, steps, endpoint=False, dtype=np.float32):
+        mask = inside >= t
+        if not mask.any():
+            break
+        hull[:] = 0
+        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
+        # the hull takes the least probability in the set, not t: exact for every threshold up to it
+        np.maximum(view, np.where(hull > 0, inside[mask].min(), 0).astype(np.float32), out=view)
+    return out

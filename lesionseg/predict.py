@@ -9,8 +9,8 @@ fast: the network is fully convolutional, so it runs on large tiles (the whole i
 Either path runs on an image already at the model's working scale; `lesionseg.predictor.Predictor`
 prepares a photograph and resamples the probabilities back to its size. With `tta` the four flips
 of the image are predicted and their probabilities averaged; with `largest_component` only one
-region of each map is kept (lesionseg.components). Every path returns HxWxK maps: one channel per
-model output (lesion).
+region of each map is kept, and with `convex_hull` that region is given a convex shape
+(lesionseg.components). Every path returns HxWxK maps: one channel per model output (lesion).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .components import keep_largest
+from .components import hull_levels, keep_largest
 from .engines import Network, as_network, logits_each
 from .errors import PipelineError
 from .model import sigmoid
@@ -45,6 +45,7 @@ class Inference:
     margin: int = 128  # fast: context cropped off each tile
     tta: bool = False  # average the four flips
     largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
+    convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
 
 
 def _probabilities(net: Network, batches: list[np.ndarray]) -> list[np.ndarray]:
@@ -131,6 +132,8 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
         prob = _flip(prob, lr, ud)  # a flip is its own inverse
         total = prob if total is None else total + prob
     prob = (total / (4 if inf.tta else 1)).astype(np.float32)
+    if inf.convex_hull:
+        return hull_levels(keep_largest(prob))
     return keep_largest(prob) if inf.largest_component else prob
 
 

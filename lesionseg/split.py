@@ -64,14 +64,32 @@ def measured_held_out(data: Path, held_out: set[str]) -> list[str]:
     return sorted(set(json.loads(path.read_text()).get("stems", [])) & held_out)
 
 
-def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int) -> dict[str, str]:
-    """stem -> 'train' | 'val' | 'test'. The layout's testing set is the test set when there is one."""
+def split_images(manifest: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int,
+                 stratify: bool = False) -> dict[str, str]:
+    """stem -> 'train' | 'val' | 'test'. The layout's testing set is the test set when there is one.
+    With `stratify` the validation photographs are drawn among those with the lesion and those
+    without it apart, each in the proportion `val_fraction` (the held-out draw is the same either way)."""
     stems = sorted(manifest.stem)
     marked = testing_set(manifest)
     test = marked if marked else seeded_pick(stems, test_fraction, seed)
     rest = [s for s in stems if s not in test]
-    val = seeded_pick(rest, val_fraction, seed + 1)
+    if stratify:
+        has = with_lesion(manifest)
+        groups = [[s for s in rest if s in has], [s for s in rest if s not in has]]
+        val = set().union(*(seeded_pick(g, val_fraction, seed + 1) for g in groups))
+    else:
+        val = seeded_pick(rest, val_fraction, seed + 1)
     return {s: "test" if s in test else "val" if s in val else "train" for s in stems}
+
+
+def with_lesion(manifest: pd.DataFrame) -> set[str]:
+    """The photographs with any lesion pixel (of any lesion, in a workspace of several), from
+    gt_binary.py's lesion_fraction column."""
+    if "lesion_fraction" not in manifest.columns:
+        from .errors import PipelineError
+
+        raise PipelineError("manifest.csv has no lesion_fraction column: run gt_binary.py again to stratify")
+    return set(manifest.loc[manifest.lesion_fraction > 0, "stem"])
 
 
 def split_patches(patches: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:

@@ -137,8 +137,9 @@ def test_infer_applies_the_settings_the_threshold_was_chosen_under(tiny_ws, trai
                    "faithful", "--patch-size", "64", "--stride", "32", "--tta", "--overlays", "0"])
     row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
     out = tmp_path / "out"
-    assert infer.main(["--checkpoints", str(trained), "--out", str(out), str(resolve(row.image, tiny_ws))]) == 0
-    # byte for byte: mode, patch grid and TTA came from the bundle, not from infer.py's defaults
+    assert infer.main(["--checkpoints", str(trained), "--out", str(out), "--engine", "tensorflow",
+                       str(resolve(row.image, tiny_ws))]) == 0
+    # byte for byte (on evaluate.py's engine): mode, patch grid and TTA came from the bundle, not infer.py's defaults
     assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
     capsys.readouterr()
     infer.main(["--checkpoints", str(trained), "--out", str(tmp_path / "o2"), "--no-tta",
@@ -274,11 +275,13 @@ def test_evaluate_stores_the_one_region_rule_and_infer_applies_it(tiny_ws, train
     row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
     src = resolve(row.image, tiny_ws)
     out, off = tmp_path / "out", tmp_path / "off"
-    assert infer.main(["--checkpoints", str(ck), "--out", str(out), str(src)]) == 0
+    # the engine evaluate.py ran (no export was made yet): another rounds a few probabilities to the next 8-bit level
+    assert infer.main(["--checkpoints", str(ck), "--out", str(out), "--engine", "tensorflow", str(src)]) == 0
     assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
     assert Predictor.load(ck).inference.largest_component  # what infer.py runs (the predictor keeps one region)
     capsys.readouterr()
-    assert infer.main(["--checkpoints", str(ck), "--out", str(off), "--no-largest-component", str(src)]) == 0
+    assert infer.main(["--checkpoints", str(ck), "--out", str(off), "--engine", "tensorflow", "--no-largest-component",
+                       str(src)]) == 0
     assert "chosen under other settings (largest_component)" in capsys.readouterr().err
     kept = np.asarray(Image.open(out / f"{row.stem}_prob.png"))
     assert (kept <= np.asarray(Image.open(off / f"{row.stem}_prob.png"))).all()  # the region as it was, else 0

@@ -108,7 +108,8 @@ def test_zoo_model_trains_on_every_official_training_photograph_and_exports():
     parsed = parse_all(calls)
     assert str(parsed["gt_binary"].raw) == DATA and parsed["gt_binary"].lesion == ("HE",)
     assert str(parsed["train"].data) == "runs/zoo/he/data" and parsed["train"].epochs == 28
-    assert (parsed["traintest_split"].val_fraction, parsed["traintest_split"].seed) == (0.1667, 42)  # 9 of 54
+    split = parsed["traintest_split"]
+    assert (split.val_fraction, split.seed, split.stratify) == (0.1667, 42, True)  # 9 of 54, with and without apart
     assert parsed["evaluate"].tta and str(parsed["evaluate"].results) == "runs/zoo/he/results"
     assert calls[-1] == ("lesionseg.export", ["runs/zoo/he/checkpoints"])
     assert not parsed["evaluate"].largest_component  # lesions come many to a photograph
