@@ -106,7 +106,11 @@ TRAIN_FLAGS ?= --base-filters 8 --depth 6 --epochs $(IDRID_EPOCHS) --steps-per-e
 	--val-aupr-every 2 --photometric $(PHOTOMETRIC)
 EVAL_FLAGS ?= --tta
 endif
-SPLIT_FLAGS ?= --test-fraction 0.2 --val-fraction 0.2 --seed 42
+# The held-out draw: traintest_split.py's, and extract_patches.py's, so that the photographs held out give
+# nothing to the measured fov width and colour medians (SPLIT_SEED=7 moves both; a layout with its testing set holds it out)
+TEST_FRACTION ?= 0.2
+SPLIT_SEED ?= 42
+SPLIT_FLAGS ?= --test-fraction $(TEST_FRACTION) --val-fraction 0.2 --seed $(SPLIT_SEED)
 # TRAIN_EXTRA: flags appended to train.py's (the last of a repeated flag wins), e.g. TRAIN_EXTRA='--loss wbce_dice'
 TRAIN_EXTRA ?=
 
@@ -114,7 +118,7 @@ TRAIN_EXTRA ?=
 reproduce-idrid: $(VENV)/.installed
 	@test -n "$(DATA)" || { echo "usage: make reproduce-idrid DATA=/path/to/IDRiD [LESION=EX|EX,HE,MA,SE] [RECIPE=cpu|paper]"; exit 2; }
 	time $(PY) gt_binary.py --raw "$(DATA)" --lesion $(LESION) --data "$(RUN)/data"
-	time $(PY) extract_patches.py --data "$(RUN)/data" $(PREP_FLAGS)
+	time $(PY) extract_patches.py --data "$(RUN)/data" $(PREP_FLAGS) --test-fraction $(TEST_FRACTION) --split-seed $(SPLIT_SEED)
 	time $(PY) traintest_split.py --data "$(RUN)/data" $(SPLIT_FLAGS)
 	time $(PY) train.py --data "$(RUN)/data" --checkpoints "$(RUN)/checkpoints" $(TRAIN_FLAGS) $(TRAIN_EXTRA)
 	time $(PY) evaluate.py --data "$(RUN)/data" --checkpoints "$(RUN)/checkpoints" --results "$(RUN)/results" $(EVAL_FLAGS)
@@ -131,7 +135,7 @@ ZOO_EVAL_FLAGS ?= --tta --overlays 4 $(if $(filter OD,$(LESION)),--largest-compo
 # 9 of the 54 validate, drawn among the photographs with the lesion and those without it apart: a plain draw
 # gave the SE model 2 validation photographs with soft exudates (of 26 in 54); stratified it gets 4. For EX,
 # MA and OD (every photograph has the lesion) the draw is the plain one.
-ZOO_SPLIT_FLAGS ?= --val-fraction 0.1667 --seed 42 --stratify
+ZOO_SPLIT_FLAGS ?= --val-fraction 0.1667 --seed $(SPLIT_SEED) --stratify
 zoo-model: $(VENV)/.installed
 	@test -n "$(DATA)" || { echo "usage: make zoo-model DATA=/path/to/IDRiD (with its testing set) [LESION=EX] [IDRID_EPOCHS=48]"; exit 2; }
 	$(MAKE) reproduce-idrid RUN="$(ZOO_RUN)" SPLIT_FLAGS="$(ZOO_SPLIT_FLAGS)" EVAL_FLAGS="$(strip $(ZOO_EVAL_FLAGS))"

@@ -93,6 +93,16 @@ def test_reproduce_idrid_commands_parse_and_keep_paths_whole(recipe, lesion):
         assert parsed["extract_patches"].scale_by == "factor"
 
 
+def test_the_preparation_measures_on_the_photographs_the_split_trains_on():
+    """extract_patches.py measures the colour medians away from the photographs traintest_split.py will
+    hold out: both must draw them the same way, also when the seed is changed."""
+    for extra in ([], ["SPLIT_SEED=7", "TEST_FRACTION=0.3"]):
+        parsed = dry_run("reproduce-idrid", f"DATA={DATA}", *extra)
+        prep, split = parsed["extract_patches"], parsed["traintest_split"]
+        assert (prep.test_fraction, prep.split_seed) == (split.test_fraction, split.seed)
+        assert split.seed == (7 if extra else 42)
+
+
 def test_reproduce_paper_is_the_paper_recipe_in_its_own_run_folder():
     parsed = dry_run("reproduce-paper", f"DATA={DATA}", "RUN=runs/a b")
     assert str(parsed["gt_binary"].raw) == DATA
