@@ -7,7 +7,10 @@ always): one output channel per lesion, each its own sigmoid, since lesions may 
 
 Architecture "cffa_cbam" (lesionseg.attention) swaps each encoder block for coarse-fine feature
 aggregation and puts a CBAM attention module after the bottom block; the decoder stays the same. The
-architecture is read back from the saved model itself (its name), so nothing else has to store it.
+Architecture "deformable" makes the second conv of each encoder block below the first level a
+deformable one (lesionseg.deformable: each tap moved by a learnt offset), the slides' deformable
+encoder. The architecture is read back from the saved model itself (its name), so nothing else has
+to store it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import numpy as np
 from keras import layers
 
 from .attention import cbam, cffa
+from .deformable import DeformableConv2D
 
-ARCHITECTURES = ("unet", "cffa_cbam")
+ARCHITECTURES = ("unet", "cffa_cbam", "deformable")
 
 
 def _block(x, filters: int, l2: float, name: str):
@@ -30,6 +34,21 @@ def _block(x, filters: int, l2: float, name: str):
     return x
 
 
+def _deformable_block(x, filters: int, l2: float, name: str):
+    """The plain block with its second conv deformable (full resolution keeps the plain one: four
+    gathers per tap cost most where the maps are largest)."""
+    if name == "down1":
+        return _block(x, filters, l2, name)
+    reg = keras.regularizers.L2(l2) if l2 else None
+    x = layers.Conv2D(filters, 3, padding="same", kernel_regularizer=reg, name=f"{name}_conv1")(x)
+    x = layers.ReLU(name=f"{name}_relu1")(layers.BatchNormalization(name=f"{name}_bn1")(x))
+    x = DeformableConv2D(filters, kernel_regularizer=reg, name=f"{name}_deform2")(x)
+    return layers.ReLU(name=f"{name}_relu2")(layers.BatchNormalization(name=f"{name}_bn2")(x))
+
+
+ENCODER_BLOCKS = {"unet": _block, "cffa_cbam": cffa, "deformable": _deformable_block}
+
+
 def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs: int = 1,
                architecture: str = "unet") -> keras.Model:
     """Any input whose sides are multiples of 2**(depth-1) works, not only 512x512 patches."""
@@ -37,7 +56,7 @@ def build_unet(base_filters: int = 16, depth: int = 7, l2: float = 1e-5, outputs
         raise ValueError("depth must be >= 2 and base_filters >= 1")
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, not {architecture!r}")
-    down = cffa if architecture == "cffa_cbam" else _block
+    down = ENCODER_BLOCKS[architecture]
     inputs = keras.Input((None, None, 3), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(inputs)
     skips = []
