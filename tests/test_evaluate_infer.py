@@ -134,12 +134,13 @@ def test_infer_applies_the_settings_the_threshold_was_chosen_under(tiny_ws, trai
 
     res = tmp_path / "res"
     evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(trained), "--results", str(res), "--mode",
-                   "faithful", "--patch-size", "64", "--stride", "32", "--tta", "--overlays", "0"])
+                   "faithful", "--patch-size", "64", "--stride", "32", "--tta", "--overlays", "0",
+                   "--engine", "tensorflow"])
     row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
     out = tmp_path / "out"
     assert infer.main(["--checkpoints", str(trained), "--out", str(out), "--engine", "tensorflow",
                        str(resolve(row.image, tiny_ws))]) == 0
-    # byte for byte (on evaluate.py's engine): mode, patch grid and TTA came from the bundle, not infer.py's defaults
+    # byte for byte (both on one engine): mode, patch grid and TTA came from the bundle, not infer.py's defaults
     assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
     capsys.readouterr()
     infer.main(["--checkpoints", str(trained), "--out", str(tmp_path / "o2"), "--no-tta",
@@ -268,14 +269,15 @@ def test_evaluate_stores_the_one_region_rule_and_infer_applies_it(tiny_ws, train
     shutil.copytree(trained, ck)
     res = tmp_path / "res"
     evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--results", str(res), "--largest-component",
-                   "--overlays", "0"])
+                   "--overlays", "0", "--engine", "tensorflow"])
     stored = Bundle.read(ck)
     assert stored.inference.largest_component is True
     assert "only the region of most probability kept" in card("tiny-od", stored)
     row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
     src = resolve(row.image, tiny_ws)
     out, off = tmp_path / "out", tmp_path / "off"
-    # the engine evaluate.py ran (no export was made yet): another rounds a few probabilities to the next 8-bit level
+    # both on one engine (an earlier test may have exported the shared checkpoints, which evaluate.py's
+    # auto would pick): another engine rounds a few probabilities to the next 8-bit level
     assert infer.main(["--checkpoints", str(ck), "--out", str(out), "--engine", "tensorflow", str(src)]) == 0
     assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
     assert Predictor.load(ck).inference.largest_component  # what infer.py runs (the predictor keeps one region)
