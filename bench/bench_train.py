@@ -5,6 +5,8 @@ against the same model stepping on one batch already in memory, in the same run,
     .venv/bin/python bench/bench_train.py --base-filters 8 --depth 6 --sampling crops --patch-size 256 \
         --mixed-precision mixed_bfloat16
 Target: the pipeline keeps the model at least 95% busy (pipeline rate / in-memory rate >= 0.95).
+`--architectures unet,deformable` also times each further architecture's in-memory step and prints its
+ratio to the first one's, measured in the same run (what an equal-time comparison gives each one).
 Patches come from a synthetic workspace made here (4288x2848 scaled like the images: 512 px patches
 by default; `--sampling crops` draws fresh crops from the whole images held in memory instead).
 """
@@ -66,7 +68,11 @@ def main() -> None:
     ap.add_argument("--mixed-precision", default="off", choices=["off", "mixed_bfloat16", "mixed_float16"])
     ap.add_argument("--sampling", default="grid", choices=["grid", "crops"])
     ap.add_argument("--patch-size", type=int, default=512)
+    ap.add_argument("--architectures", default="unet",
+                    help="comma-separated: the first is measured through the pipeline too, the others in memory "
+                         "against it")
     args = ap.parse_args()
+    architectures = args.architectures.split(",")
     from lesionseg.quiet import quiet_tensorflow
 
     quiet_tensorflow()
@@ -97,19 +103,27 @@ def main() -> None:
             pipe = training_dataset(imgs, masks, args.batch_size, 0, 0, 1, aug, per_epoch=per_epoch)
         x, y = next(iter(pipe))
         memory = tf.data.Dataset.from_tensors((x, y)).repeat()
-        rates = {}
-        for name, ds in (("in-memory batch", memory), ("tf.data pipeline", pipe)):
-            model = build_unet(args.base_filters, args.depth)
+        def step_seconds(architecture: str, ds) -> tuple[float, keras.Model]:
+            model = build_unet(args.base_filters, args.depth, architecture=architecture)
             model.compile(keras.optimizers.Adam(1e-4), WeightedBCE(3.0), metrics=[dice_metric()])
             timer = StepTimer()
             model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[timer.callback], verbose=0)
-            sec = timer.mean_after_warmup(1)
+            return timer.mean_after_warmup(1), model
+
+        rates = {}
+        for name, ds in (("in-memory batch", memory), ("tf.data pipeline", pipe)):
+            sec, model = step_seconds(architectures[0], ds)
             rates[name] = args.batch_size / sec
             print(f"{name:17s}: {sec:7.3f} s per batch of {args.batch_size}  = {rates[name]:7.2f} patches/s")
+        for architecture in architectures[1:]:
+            sec, other = step_seconds(architecture, memory)
+            ratio = rates["in-memory batch"] * sec / args.batch_size
+            print(f"{architecture} in memory: {sec:7.3f} s per batch, {ratio:.2f}x a {architectures[0]} step "
+                  f"({other.count_params():,} parameters)")
         busy = rates["tf.data pipeline"] / rates["in-memory batch"]
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-        print(f"model: {args.base_filters} filters x {args.depth} levels, {model.count_params():,} parameters, "
-              f"precision {args.mixed_precision}; "
+        print(f"model: {architectures[0]}, {args.base_filters} filters x {args.depth} levels, "
+              f"{model.count_params():,} parameters, precision {args.mixed_precision}; "
               f"{args.sampling}, {args.patch_size} px; cpu cores {os.cpu_count()}")
         verdict = "met" if busy >= 0.95 else "NOT met"
         print(f"pipeline keeps the model {100 * busy:.1f}% busy (target >= 95%): {verdict}")

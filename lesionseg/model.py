@@ -92,6 +92,10 @@ def conv_flops(model: keras.Model, height: int, width: int) -> float:
             scale //= 2
             kh, kw, cout, cin = layer.kernel.shape
             total += 2 * kh * kw * cin * cout * (height // scale // 2) * (width // scale // 2)
+        elif isinstance(layer, DeformableConv2D):  # its offset conv, then the moved taps' 3x3 kernel
+            kh, kw, cin, cout = layer.kernel.shape
+            taps = layer.offsets.kernel.shape[-1]
+            total += 2 * kh * kw * cin * (cout + taps) * (height // scale) * (width // scale)
         elif isinstance(layer, layers.Conv2D):
             kh, kw, cin, cout = layer.kernel.shape
             total += 2 * kh * kw * cin * cout * (height // scale) * (width // scale)

@@ -10,7 +10,7 @@ from conftest import train_tiny
 from lesionseg.checkpoints import load_trained
 from lesionseg.engines import ENGINES, installed
 from lesionseg.errors import PipelineError
-from lesionseg.model import build_unet, model_architecture, model_depth, rebuild
+from lesionseg.model import build_unet, conv_flops, model_architecture, model_depth, rebuild
 from lesionseg.predictor import Predictor
 from lesionseg.synthetic import fundus
 
@@ -62,6 +62,9 @@ def test_the_deformable_unet_bends_its_encoder_below_the_first_level_and_learns_
         loss = tf.reduce_mean(tf.square(model(x)))
     offsets = model.get_layer("down2_deform2").offsets.kernel
     assert float(tf.reduce_max(tf.abs(tape.gradient(loss, offsets)))) > 0  # the taps can learn to move
+    # its matrix work is counted: the plain conv's, plus the 18 offset channels of each deformable conv
+    extra = 2 * 9 * 8 * 18 * 32 * 32  # down2's one deformable conv: 8 channels in, at half of 64 x 64
+    assert conv_flops(model, 64, 64) == conv_flops(build_unet(4, 3), 64, 64) + extra
 
 
 @pytest.fixture(scope="module", params=["cffa_cbam", "deformable"])
