@@ -25,8 +25,8 @@ DATA = Path("data")  # the workspace: train.csv, val.csv, val_images.csv
 CHECKPOINTS = Path("checkpoints")  # the run folder: resumed when it holds a run
 BASE_FILTERS = 16  # the paper: 16, 32, ..., 1024
 DEPTH = 7  # levels, bottom included
-# unet (the paper) | cffa_cbam: coarse-fine encoder blocks and a CBAM bridge | deformable: deformable encoder convs
-ARCHITECTURE = "unet"
+ARCHITECTURE = "unet"  # unet (the paper) | cffa_cbam: coarse-fine encoder blocks and a CBAM bridge
+# | deformable: deformable encoder convs below the first level (stored in the model file)
 L2_REG = 1e-5  # L2 kernel regularisation (Keras convention: l2 * sum(w^2))
 POS_WEIGHT = 3.0  # lesion:background loss weight; the paper says 3:1 (its code used 9:1); several: 3,5 per lesion
 LEARNING_RATE = 1e-4  # Adam (the paper); with cosine, the peak after the warm-up

@@ -23,9 +23,8 @@ BY = "image"  # "image": whole images on each side; "patch": the paper code's ra
 VAL_FRACTION = 0.2  # share of training images (or patches, with --by patch) used for validation
 TEST_FRACTION = 0.2  # share of images held out as test when the layout has no testing set
 SEED = 42  # the draw of the held-out and validation images
-# draw the validation images among those with the lesion and those without it apart, so that a lesion
-# found in few photographs (soft exudates) still has its share of them to choose the epoch and threshold on
-STRATIFY = False
+STRATIFY = False  # draw the validation images among those with the lesion and those without it apart,
+# so that a lesion found in few photographs (soft exudates) still has its share to choose the epoch and threshold on
 
 CONSTANTS = script_constants(globals())
 

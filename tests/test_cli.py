@@ -25,6 +25,9 @@ def test_each_constant_at_the_top_is_a_flag_and_nothing_else_is(name):
         assigned += [n for n in names if n.isupper()]
     module = __import__(name)
     assert list(module.CONSTANTS) == assigned
+    # each has its own comment on its line, its --help text (a comment above a constant would continue
+    # the one before it, and leave this one without any)
+    assert [k for k in assigned if k not in module.CONSTANTS.helps] == []
     flags = {a.dest for a in module.constants_parser("", module.CONSTANTS)._actions}
     assert {k.lower() for k in assigned} <= flags
 
