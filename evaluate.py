@@ -37,6 +37,7 @@ LESION_OVERLAP = 0.2  # lesion-level: share of a lesion (or of a predicted compo
 OVERLAYS = 3  # test images drawn with hits, false alarms and misses
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
 TTA = False  # test-time augmentation: average the probabilities of the four flips (4x the time)
+TTA_SCALES = "1"  # also resample the working-scale input by these factors and average (e.g. 1,1.25: 2.6x the time)
 LARGEST_COMPONENT = False  # keep only the region of most probability in each map: one optic disc per eye
 CONVEX_HULL = False  # and fill that region to its convex hull at every threshold (a disc's shape; implies the above)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
@@ -179,10 +180,11 @@ def validation_thresholds(val, predict, lesions: tuple[str, ...], args) -> tuple
 
 def build_parser() -> argparse.ArgumentParser:
     from lesionseg.engines import CHOICES
+    from lesionseg.predict import parse_scales
 
     choices = {"MODE": ["fast", "faithful"], "PRECISION": ["float32", "bfloat16", "float16"],
                "THRESHOLD_RULE": ["max_dice", "fp_budget", "fixed"], "ENGINE": list(CHOICES)}
-    return constants_parser(__doc__, CONSTANTS, choices)
+    return constants_parser(__doc__, CONSTANTS, choices, types={"TTA_SCALES": parse_scales})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predictor import Predictor
 
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
-                          args.tile, args.margin, args.tta, args.largest_component,
+                          args.tile, args.margin, args.tta, args.tta_scales, args.largest_component,
                           args.convex_hull)
     predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
     print(f"engine: {describe(predictor.engine)}")

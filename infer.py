@@ -44,6 +44,7 @@ BATCH_SIZE = None  # None: the model's
 TILE = None  # None: the model's
 MARGIN = None  # None: the model's
 TTA = None  # average the probabilities of the four flips
+TTA_SCALES = None  # also resample the input by these factors and average (e.g. 1,1.25); None: the model's
 LARGEST_COMPONENT = None  # keep only the region of most probability in each map (one optic disc per eye)
 CONVEX_HULL = None  # and fill that region to its convex hull at every threshold (implies the above)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
@@ -59,9 +60,11 @@ TYPES = {"MODELS": str, "THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "B
 
 def build_parser() -> argparse.ArgumentParser:
     from lesionseg.engines import CHOICES
+    from lesionseg.predict import parse_scales
 
     parser = constants_parser(__doc__, CONSTANTS, {"MODE": ["fast", "faithful"], "ENGINE": list(CHOICES),
-                                                   "PRECISION": ["float32", "bfloat16", "float16"]}, types=TYPES)
+                                                   "PRECISION": ["float32", "bfloat16", "float16"]},
+                              types=TYPES | {"TTA_SCALES": parse_scales})
     parser.add_argument("inputs", nargs="*", help="image files, folders, glob patterns, or CSV files of paths")
     return parser
 

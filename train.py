@@ -154,8 +154,9 @@ def learning_rate(args, steps_per_epoch: int):
                                                   warmup_target=args.learning_rate, warmup_steps=warmup)
 
 
-def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
-    """The checkpoint's model when resuming (same configuration, or a clear refusal), else a new one."""
+def resume_or_build(args, state: dict | None, config, steps: int, outputs: int, split: dict[str, list[str]]):
+    """The checkpoint's model when resuming (same configuration, or a clear refusal), else a new one
+    (from --init's weights, which `split`, this run's photographs, must not have scored)."""
     import keras
 
     from lesionseg import checkpoints as ck
@@ -176,9 +177,7 @@ def resume_or_build(args, state: dict | None, config, steps: int, outputs: int):
         return model
     model = build_unet(args.base_filters, args.depth, args.l2_reg, outputs, args.architecture)
     if args.init:
-        from lesionseg.split import split_record
-
-        ck.start_from(model, Path(args.init), split_record(args.data))
+        ck.start_from(model, Path(args.init), split)
         print(f"starting from the weights of {args.init}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate(args, steps), args.beta_1, args.beta_2),
                   loss=make_loss(args.loss, config.as_dict()["pos_weight"]), metrics=[dice_metric()])
@@ -333,11 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     steps = (per_epoch // args.batch_size) if multi else math.ceil(per_epoch / args.batch_size)
     if steps < 1:
         raise PipelineError(f"fewer training patches ({per_epoch}) than one batch ({args.batch_size})")
+    split = split_record(args.data)
     with strategy.scope():
-        model = resume_or_build(args, state, config, steps, prep.channels)
+        model = resume_or_build(args, state, config, steps, prep.channels, split)
     # the model's lesions and preparation, for evaluate.py / infer.py; thresholds of an earlier model are dropped
     provenance = {"command": shlex.join(["train.py", *(sys.argv[1:] if argv is None else argv)]),
-                  "data": str(args.data), "split": split_record(args.data), "config": config.as_dict()}
+                  "data": str(args.data), "split": split, "config": config.as_dict()}
     Bundle.for_prep(prep, provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""

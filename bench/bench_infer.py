@@ -129,12 +129,12 @@ def main() -> None:
         prepared = first.prepare(image)
         multiple = first.network.multiple
         padded = [-(-side // multiple) * multiple for side in prepared.shape[:2]]
-        passes = 4 if first.inference.tta else 1
+        passes = first.inference.passes  # flips and scales, in working-scale images
         flops = passes * conv_flops(load_trained(model), *padded)
         rate = max(matmul_rate("float32"), blas_rate())
         source = "IDRiD testing" if TESTING.is_dir() else "synthetic"
         print(f"{len(paths)} photographs of {image.shape[1]}x{image.shape[0]} ({source}); "
-              f"model {args.model.name}: network input {padded[1]}x{padded[0]}, {passes} pass(es), "
+              f"model {args.model.name}: network input {padded[1]}x{padded[0]}, {passes:g} pass(es), "
               f"{flops / 1e9:.0f} GFLOP per photograph; float32 matmul {rate:.0f} GFLOP/s -> network floor "
               f"{flops / rate / 1e9:.2f} s")
         stages = {e: [] for e in engines}

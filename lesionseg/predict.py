@@ -8,13 +8,16 @@ fast: the network is fully convolutional, so it runs on large tiles (the whole i
 
 Either path runs on an image already at the model's working scale; `lesionseg.predictor.Predictor`
 prepares a photograph and resamples the probabilities back to its size. With `tta` the four flips
-of the image are predicted and their probabilities averaged; with `largest_component` only one
+of the image are predicted and their probabilities averaged; with `tta_scales` the image is also resampled
+by each factor (1.25: lesions a quarter larger than the network learnt them), predicted, and the
+probabilities resampled back and averaged with the rest; with `largest_component` only one
 region of each map is kept, and with `convex_hull` that region is given a convex shape
 (lesionseg.components). Every path returns HxWxK maps: one channel per model output (lesion).
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +28,7 @@ from .components import hull_levels, keep_largest
 from .engines import Network, as_network, logits_each
 from .errors import PipelineError
 from .model import sigmoid
+from .prep import resample_image, scaled_size, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
 MODES = ("fast", "faithful")
@@ -44,8 +48,29 @@ class Inference:
     tile: int = 4352  # fast: largest tile side
     margin: int = 128  # fast: context cropped off each tile
     tta: bool = False  # average the four flips
+    tta_scales: tuple[float, ...] = (1.0,)  # the working-scale input resampled by each, predicted, averaged back
+
+    def __post_init__(self):
+        scales = tuple(float(s) for s in self.tta_scales)  # a stored bundle gives a list
+        if not scales or min(scales) <= 0 or len(set(scales)) < len(scales):
+            raise ValueError(f"tta_scales must be distinct positive factors, not {self.tta_scales!r}")
+        object.__setattr__(self, "tta_scales", scales)
+
+    @property
+    def passes(self) -> float:
+        """Network passes per photograph, in working-scale images' worth of pixels."""
+        return (4 if self.tta else 1) * sum(s * s for s in self.tta_scales)
     largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
     convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
+
+
+def parse_scales(text: str) -> tuple[float, ...]:
+    """'1,1.25' -> (1.0, 1.25): the argparse type of --tta-scales."""
+    try:
+        return Inference(tta_scales=tuple(float(part) for part in str(text).split(","))).tta_scales
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give distinct positive factors separated by commas, "
+                                         "e.g. 1,1.25") from None
 
 
 def _probabilities(net: Network, batches: list[np.ndarray]) -> list[np.ndarray]:
@@ -117,10 +142,25 @@ def predict_fast_views(model: Network | Any, images: list[np.ndarray], multiple:
 
 
 def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) -> np.ndarray:
-    """Probabilities for an image already at the working scale (flips averaged with tta)."""
+    """Probabilities for an image already at the working scale (flips averaged with tta, and each
+    of `tta_scales`)."""
     net = as_network(model)
     if inf.mode not in MODES:
         raise ValueError(f"unknown inference mode {inf.mode!r}")
+    height, width = image.shape[:2]
+    total = None
+    for scale in inf.tta_scales:
+        view = image if scale == 1 else resample_image(image, *scaled_size(height, width, scale))
+        prob = to_original(_flips_mean(net, view, inf), height, width)
+        total = prob if total is None else total + prob
+    prob = (total / len(inf.tta_scales)).astype(np.float32)
+    if inf.convex_hull:
+        return hull_levels(keep_largest(prob))
+    return keep_largest(prob) if inf.largest_component else prob
+
+
+def _flips_mean(net: Network, image: np.ndarray, inf: Inference) -> np.ndarray:
+    """The mean of the flips' probabilities (the image alone without tta)."""
     flips = FLIPS if inf.tta else FLIPS[:1]
     views = [np.ascontiguousarray(_flip(image, lr, ud)) for lr, ud in flips]
     if inf.mode == "faithful":
@@ -131,10 +171,7 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     for (lr, ud), prob in zip(flips, probs, strict=True):
         prob = _flip(prob, lr, ud)  # a flip is its own inverse
         total = prob if total is None else total + prob
-    prob = (total / (4 if inf.tta else 1)).astype(np.float32)
-    if inf.convex_hull:
-        return hull_levels(keep_largest(prob))
-    return keep_largest(prob) if inf.largest_component else prob
+    return total / len(flips)
 
 
 def _flip(a: np.ndarray, lr: bool, ud: bool) -> np.ndarray:

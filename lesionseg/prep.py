@@ -227,15 +227,21 @@ def scaled_size(height: int, width: int, factor: float) -> tuple[int, int]:
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
+def resample_image(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """An image at another size: shrunk by area, enlarged (a low-resolution camera) bicubically, since
+    bilinear blurs small lesions away."""
+    shrink = height * width < rgb.shape[0] * rgb.shape[1]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
 def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
     """HxWx3 uint8 photograph -> the network's input (uint8) at the working scale; `factor` is the
     photograph's (Prep.factor), measured here when not given. A heavily compressed photograph is
     smoothed first (Prep.deblock), at its own resolution, where its block grid is."""
     rgb = deblock(rgb, prep.deblock, prep.deblock_sigma)
     factor = prep.factor(rgb) if factor is None else factor
-    if factor != 1:  # enlarged (a low-resolution camera) bicubically: bilinear blurs small lesions away
-        height, width = scaled_size(*rgb.shape[:2], factor)
-        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+    if factor != 1:
+        rgb = resample_image(rgb, *scaled_size(*rgb.shape[:2], factor))
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,6 +139,26 @@ RECIPE = ["--sampling", "crops", "--lesion-crop-share", "0.6", "--loss", "wbce_d
 def train_command(ws: Path, ck: Path, *extra: str) -> list[str]:
     """train.py as a user runs it, in its own process (so that it can be killed)."""
     return [sys.executable, str(ROOT / "train.py"), "--data", str(ws), "--checkpoints", str(ck), *TINY, *extra]
+
+
+def run_until_killed(command: list[str], ck: Path, after_epoch: int, limit_s: float = 1200) -> None:
+    """Start a training run and SIGKILL it somewhere inside the epoch after `after_epoch`. A loaded
+    machine may take minutes for an epoch, so it waits long; a kill that did not land mid-run fails
+    here, saying so, rather than as a missing 'resuming' later."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state, reached = ck / "state.json", False
+    deadline = time.time() + limit_s
+    while time.time() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["epoch"] >= after_epoch:
+            reached = True
+            time.sleep(0.3)  # somewhere inside the next epoch
+            break
+        time.sleep(0.05)
+    finished = proc.poll() is not None
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert reached and not finished, (f"the kill did not land inside epoch {after_epoch + 1}: "
+                                      f"{'the run had ended' if finished else 'no epoch had ended in time'}")
 
 
 def weights(path: Path) -> list:

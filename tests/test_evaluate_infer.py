@@ -288,3 +288,27 @@ def test_evaluate_stores_the_one_region_rule_and_infer_applies_it(tiny_ws, train
     kept = np.asarray(Image.open(out / f"{row.stem}_prob.png"))
     assert (kept <= np.asarray(Image.open(off / f"{row.stem}_prob.png"))).all()  # the region as it was, else 0
     assert card("tiny-od", replace(stored, inference=Inference())).count("region of most probability") == 0
+
+
+def test_evaluate_stores_its_test_time_scales_and_infer_applies_them(tiny_ws, trained, tmp_path, capsys):
+    import shutil
+
+    from lesionseg.imageio import resolve
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained, ck)
+    res = tmp_path / "res"
+    evaluate.main(["--data", str(tiny_ws), "--checkpoints", str(ck), "--results", str(res), "--tta-scales", "1,1.5",
+                   "--overlays", "0", "--engine", "tensorflow"])
+    assert Bundle.read(ck).inference.tta_scales == (1.0, 1.5)
+    row = read_csv(tiny_ws / "test.csv", ["stem", "image"], "").iloc[0]
+    src = resolve(row.image, tiny_ws)
+    out, one = tmp_path / "out", tmp_path / "one"
+    assert infer.main(["--checkpoints", str(ck), "--out", str(out), "--engine", "tensorflow", str(src)]) == 0
+    assert (out / f"{row.stem}_prob.png").read_bytes() == (res / "probabilities" / f"{row.stem}.png").read_bytes()
+    capsys.readouterr()
+    assert infer.main(["--checkpoints", str(ck), "--out", str(one), "--engine", "tensorflow", "--tta-scales", "1",
+                       str(src)]) == 0
+    assert "chosen under other settings (tta_scales)" in capsys.readouterr().err
+    assert not np.array_equal(np.asarray(Image.open(one / f"{row.stem}_prob.png")),
+                              np.asarray(Image.open(out / f"{row.stem}_prob.png")))  # the scales changed the map

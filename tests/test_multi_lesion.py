@@ -2,17 +2,14 @@
 
 import importlib.util
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_until_killed
 from PIL import Image
 
 import evaluate
@@ -174,16 +171,7 @@ def test_two_output_model_resumes_after_a_kill_with_the_same_weights(two_lesion_
     curves = aupr_curves(hist)
     assert list(curves)[0] == "mean of the lesions" and curves["HE"].equals(hist.val_aupr_HE)
     ck = tmp_path / "killed"
-    proc = subprocess.Popen(train_cmd(ws, ck, "--epochs", "3", "--pos-weight", "3,5", "--val-aupr-every", "1"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if (ck / "state.json").is_file():
-            time.sleep(0.3)  # inside epoch 2
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    run_until_killed(train_cmd(ws, ck, "--epochs", "3", "--pos-weight", "3,5", "--val-aupr-every", "1"), ck, 1)
     again = subprocess.run(train_cmd(ws, ck, "--epochs", "3", "--pos-weight", "3,5", "--val-aupr-every", "1"),
                            capture_output=True, text=True)
     assert again.returncode == 0 and "resuming" in again.stdout, again.stderr[-2000:]

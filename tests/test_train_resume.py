@@ -3,31 +3,14 @@ with the uninterrupted run's weights and history, also when it is extended to mo
 the CPU recipe's fresh crops, Dice loss, cosine schedule and whole-image selection."""
 
 import json
-import os
-import signal
 import subprocess
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RECIPE, train_command, weights
+from conftest import RECIPE, run_until_killed, train_command, weights
 
 from lesionseg.trainlog import aupr_curves
-
-
-def run_until_killed(command: list[str], ck, after_epoch: int) -> None:
-    """Start a training run and SIGKILL it somewhere inside the epoch after `after_epoch`."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        state = ck / "state.json"
-        if state.is_file() and json.loads(state.read_text())["epoch"] >= after_epoch:
-            time.sleep(0.3)  # somewhere inside the next epoch
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def test_sigkill_and_resume_gives_the_same_weights(tiny_ws, tmp_path):
