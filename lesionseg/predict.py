@@ -49,6 +49,8 @@ class Inference:
     margin: int = 128  # fast: context cropped off each tile
     tta: bool = False  # average the four flips
     tta_scales: tuple[float, ...] = (1.0,)  # the working-scale input resampled by each, predicted, averaged back
+    largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
+    convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
 
     def __post_init__(self):
         scales = tuple(float(s) for s in self.tta_scales)  # a stored bundle gives a list
@@ -60,8 +62,6 @@ class Inference:
     def passes(self) -> float:
         """Network passes per photograph, in working-scale images' worth of pixels."""
         return (4 if self.tta else 1) * sum(s * s for s in self.tta_scales)
-    largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
-    convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
