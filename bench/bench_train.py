@@ -117,7 +117,7 @@ def main() -> None:
             print(f"{name:17s}: {sec:7.3f} s per batch of {args.batch_size}  = {rates[name]:7.2f} patches/s")
         for architecture in architectures[1:]:
             sec, other = step_seconds(architecture, memory)
-            ratio = rates["in-memory batch"] * sec / args.batch_size
+            ratio = sec * rates["in-memory batch"] / args.batch_size  # against the first one's in-memory step
             print(f"{architecture} in memory: {sec:7.3f} s per batch, {ratio:.2f}x a {architectures[0]} step "
                   f"({other.count_params():,} parameters)")
         busy = rates["tf.data pipeline"] / rates["in-memory batch"]

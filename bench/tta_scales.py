@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -44,12 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.multi import mask_column
     from lesionseg.predictor import Predictor
 
+    loaded = Predictor.load(args.checkpoints, {"tta": args.tta}, engine=args.engine)  # the network, once
+    lesions = loaded.prep.lesions
+    masks = [mask_column(c) for c in lesions] or ["mask"]
+    val = read_csv(args.data / "val_images.csv", ["stem", "image", *masks], "run traintest_split.py first")
     rows = []
     for scales in sets:
-        predictor = Predictor.load(args.checkpoints, {"tta": args.tta, "tta_scales": scales}, engine=args.engine)
-        lesions = predictor.prep.lesions
-        masks = [mask_column(c) for c in lesions] or ["mask"]
-        val = read_csv(args.data / "val_images.csv", ["stem", "image", *masks], "run traintest_split.py first")
+        predictor = replace(loaded, inference=replace(loaded.inference, tta_scales=scales))
         name = ",".join(f"{s:g}" for s in scales)
         start = time.perf_counter()
         counts = count_all(evaluated(val, args.data, predictor.predict, f"scales {name}", lesions),
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(rows)
     table["time_ratio"] = table.seconds_per_photograph / table.seconds_per_photograph.iloc[0]
     print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}; flips {args.tta}; "
-          f"engine {predictor.engine}")
+          f"engine {loaded.engine}")
     print(table.to_string(index=False, float_format="%.4f"))
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(table, args.out / "tta_scales.csv")

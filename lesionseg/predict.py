@@ -28,7 +28,7 @@ from .components import hull_levels, keep_largest
 from .engines import Network, as_network, logits_each
 from .errors import PipelineError
 from .model import sigmoid
-from .prep import resample_image, scaled_size, to_original
+from .prep import resample_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 
 MODES = ("fast", "faithful")
@@ -150,7 +150,7 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     height, width = image.shape[:2]
     total = None
     for scale in inf.tta_scales:
-        view = image if scale == 1 else resample_image(image, *scaled_size(height, width, scale))
+        view = image if scale == 1 else resample_image(image, scale)
         prob = to_original(_flips_mean(net, view, inf), height, width)
         total = prob if total is None else total + prob
     prob = (total / len(inf.tta_scales)).astype(np.float32)

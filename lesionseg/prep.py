@@ -227,11 +227,11 @@ def scaled_size(height: int, width: int, factor: float) -> tuple[int, int]:
     return max(1, round(height * factor)), max(1, round(width * factor))
 
 
-def resample_image(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """An image at another size: shrunk by area, enlarged (a low-resolution camera) bicubically, since
-    bilinear blurs small lesions away."""
-    shrink = height * width < rgb.shape[0] * rgb.shape[1]
-    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+def resample_image(rgb: np.ndarray, factor: float) -> np.ndarray:
+    """An image scaled by `factor`: shrunk by area, enlarged (a low-resolution camera, a test-time
+    scale) bicubically, since bilinear blurs small lesions away."""
+    height, width = scaled_size(*rgb.shape[:2], factor)
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
 
 
 def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> np.ndarray:
@@ -241,7 +241,7 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     rgb = deblock(rgb, prep.deblock, prep.deblock_sigma)
     factor = prep.factor(rgb) if factor is None else factor
     if factor != 1:
-        rgb = resample_image(rgb, *scaled_size(*rgb.shape[:2], factor))
+        rgb = resample_image(rgb, factor)
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:

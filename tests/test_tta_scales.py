@@ -1,6 +1,6 @@
 """Test-time scales: the working-scale input resampled by each factor, predicted, and the
 probabilities put back in place and averaged; stored with the threshold by evaluate.py and applied
-by infer.py (tests/test_evaluate_infer.py covers that path for the other settings)."""
+by infer.py (that path: tests/test_evaluate_infer.py)."""
 
 from __future__ import annotations
 
