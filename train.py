@@ -338,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     # the model's lesions and preparation, for evaluate.py / infer.py; thresholds of an earlier model are dropped
     provenance = {"command": shlex.join(["train.py", *(sys.argv[1:] if argv is None else argv)]),
                   "data": str(args.data), "split": split, "config": config.as_dict()}
+    if args.init:  # kept from the run's first start: by a resume the starting folder may hold another model
+        earlier = Bundle.read(folder).provenance.get("started_from") if state else None
+        provenance["started_from"] = earlier or ck.lineage(Path(args.init))
     Bundle.for_prep(prep, provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""

@@ -67,8 +67,9 @@ def card(name: str, bundle: Bundle) -> str:
                f"{config['depth']} levels" if "base_filters" in config else "a network not recorded")
     if members:
         network = f"an ensemble of {len(members)} models, each {network}, their probabilities averaged"
+    chain = _chain(prov)  # a fine-tune's starting models first, then itself
     command = "\n".join(m.get("command", "not recorded") for m in members) if members else \
-        prov.get("command", "not recorded")
+        "\n".join(p.get("command", "not recorded") for p in chain)
     thresholds = ", ".join(f"{c} {t.value:.3f} ({t.rule}, chosen on {t.chosen_on})"
                            for c, t in bundle.thresholds.items())
     lines = [MARK, f"# {name}", "", f"Segments {what} in colour fundus photographs.", "",
@@ -83,10 +84,10 @@ def card(name: str, bundle: Bundle) -> str:
         if split.get(key):
             lines.append(f"- {label} {len(split[key])} photographs: {', '.join(split[key])}")
     lines += ["", "## How it was made", "", "```", command, "```", "",
-              f"Training minutes: {prov.get('training_minutes', 'not recorded')}; {network}. "
+              f"Training minutes: {_minutes(chain)}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
-              *(_remake(bundle.lesions, config, data) if tested else []),
+              *(_remake(bundle.lesions, chain[0], data, len(chain)) if tested else []),
               "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
@@ -104,12 +105,38 @@ def _predicted(inference: Inference) -> str:
     return f"Predicted with {' and '.join(steps)}." if steps else "Predicted without flips."
 
 
-def _remake(lesions: tuple[str, ...], config: dict, data: str) -> list[str]:
-    """The make command that runs the same recipe for a model trained on every official training photograph."""
-    command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} "
-                      f"IDRID_EPOCHS={config.get('epochs', 48)}",
-               DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={config.get('epochs', 40)}"}.get(data)
-    return [f"`{command}` runs the recipe of the Makefile this model was made with.", ""] if command else []
+def _chain(prov: dict) -> list[dict]:
+    """The provenance of each model a fine-tune started from (train.py --init), the first one first, then
+    this model's own."""
+    chain = [prov]
+    while "started_from" in chain[0]:
+        chain.insert(0, chain[0]["started_from"])
+    return chain
+
+
+def _minutes(chain: list[dict]) -> str:
+    """Training minutes, summed over a fine-tune and the models it started from."""
+    each = [p.get("training_minutes") for p in chain]
+    if None in each:
+        return "not recorded" if len(each) == 1 else f"{' + '.join(str(m or '?') for m in each)} (not all recorded)"
+    if len(each) == 1:
+        return f"{each[0]}"
+    return f"{sum(each):.1f} in all ({' + '.join(f'{m}' for m in each)}: the starting model first, then each fine-tune)"
+
+
+def _remake(lesions: tuple[str, ...], first: dict, data: str, models: int) -> list[str]:
+    """The make command that runs the same recipe for a model trained on every official training photograph
+    (for a fine-tune, the recipe of the model it started from)."""
+    config = first.get("config", {})
+    epochs = config.get("epochs", first.get("epochs"))
+    command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={epochs or 48}",
+               DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={epochs or 40}"}.get(data)
+    if not command:
+        return []
+    if models > 1:
+        return [f"`{command}` runs the recipe of the Makefile the first model was made with; the commands after "
+                "the first fine-tune it.", ""]
+    return [f"`{command}` runs the recipe of the Makefile this model was made with.", ""]
 
 
 def _cameras(prep, config: dict) -> str:

@@ -181,6 +181,18 @@ def start_from(model: keras.Model, folder: Path, split: dict[str, list[str]] | N
     model.set_weights(theirs)
 
 
+LINEAGE = ("command", "data", "training_minutes", "epochs", "best_epoch", "started_from")
+
+
+def lineage(folder: Path) -> dict:
+    """How a starting model was made (its command and minutes, and what it started from in turn), stored
+    with the run that fine-tunes it, so that the chain survives that folder being retrained or re-shipped."""
+    from .bundle import Bundle
+
+    made = Bundle.read(folder).provenance
+    return {"from": str(folder)} | {key: made[key] for key in LINEAGE if key in made}
+
+
 def check_unseen(folder: Path, split: dict[str, list[str]]) -> None:
     """Refuse a starting model trained on photographs this run validates or holds out; warn when its
     bundle does not record what it was trained on (made before models stored their split)."""

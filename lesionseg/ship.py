@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .bundle import BUNDLE_FILE, Bundle
 from .checkpoints import EXPORT, load_trained, model_bundle, save_model
-from .errors import PipelineError, run_cli
+from .errors import PipelineError, run_cli, warn
 from .imageio import atomic_path
 from .model import rebuild
 from .multi import by_lesion
@@ -90,12 +90,20 @@ def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
 
 def scored_set(bundle: Bundle) -> str:
     """What a run's results/ scored: "official_test" when its held-out photographs are the layout's own
-    testing set (a model trained on every official training photograph), else "held_out"."""
+    testing set (a model trained on every official training photograph), else "held_out". Where the
+    training workspace is gone, a model shipped before with official-test figures only (re-scored with
+    other inference settings, then shipped again) keeps that label, with a warning."""
     from .split import scores_testing_set
 
-    data = Path(bundle.provenance.get("data", ""))
-    official = scores_testing_set(data, bundle.provenance.get("split", {}).get("held_out", []))
-    return "official_test" if official else "held_out"
+    prov = bundle.provenance
+    data = Path(prov.get("data", ""))
+    if scores_testing_set(data, prov.get("split", {}).get("held_out", [])):
+        return "official_test"
+    if not (data / "manifest.csv").is_file() and "official_test" in prov and "held_out" not in prov:
+        warn(f"{data}: the training workspace is gone; its held-out photographs are taken as the official test "
+             "set, as the figures stored with the model say")
+        return "official_test"
+    return "held_out"
 
 
 def card_figures(results: Path, report: str = "held_out") -> str:

@@ -127,6 +127,18 @@ def test_zoo_model_trains_on_every_official_training_photograph_and_exports():
     assert disc["evaluate"].largest_component and disc["evaluate"].tta  # one disc per eye, as shipped
 
 
+@pytest.mark.parametrize("lesion", ["EX", "HE", "MA", "SE", "OD"])
+def test_zoo_model_evaluates_as_the_shipped_model_predicts(lesion):
+    """The inference settings chosen on each zoo model's validation photographs and shipped with it are
+    the ones `make zoo-model` scores a remade model with."""
+    from lesionseg.bundle import Bundle
+
+    shipped = Bundle.read(ROOT / "models" / f"idrid-{lesion.lower()}-unet8-half").inference
+    evaluate = parse_all(script_calls(make("-n", "zoo-model", f"DATA={DATA}", f"LESION={lesion}").stdout))["evaluate"]
+    assert evaluate.tta_scales == shipped.tta_scales
+    assert (evaluate.tta, evaluate.largest_component) == (shipped.tta, shipped.largest_component)
+
+
 @pytest.mark.parametrize("recipe", ["cpu", "paper", "previous"])
 def test_reproduce_drive_commands_parse(recipe):
     parsed = dry_run("reproduce-drive", f"DATA={DATA}/DRIVE/training", f"RECIPE={recipe}", "DRIVE_RUN=runs/drive x",

@@ -2,6 +2,8 @@
 cut from by a draw of their own, so that a run without them keeps its crops and a resumed run with
 them sees the same ones; and fine-tuning from another model's weights."""
 
+import shutil
+
 import numpy as np
 import pytest
 from conftest import train_tiny
@@ -114,12 +116,22 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
     start, end = load_trained(first), load_trained(tuned)
     for a, b in zip(start.trainable_weights, end.trainable_weights, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # the fine-tune keeps how its starting model was made, in its own bundle, so that its card gives every
+    # command and the minutes of both even after the starting folder holds another model (a re-shipped one)
+    made, tuned_prov = Bundle.read(first).provenance, Bundle.read(tuned).provenance
+    assert tuned_prov["started_from"]["from"] == str(first)
+    assert tuned_prov["started_from"]["command"] == made["command"] != tuned_prov["command"]
+    from lesionseg.card import card
+
+    text = card("tuned", Bundle.read(tuned))
+    assert text.index(made["command"]) < text.index(tuned_prov["command"])
+    before, after = made["training_minutes"], tuned_prov["training_minutes"]
+    assert f"Training minutes: {before + after:.1f} in all ({before} + {after}:" in text
     fresh = train_tiny(tiny_ws, tmp_path / "fresh", *crops, "--epochs", "1", "--learning-rate", "0")
     assert not np.array_equal(np.asarray(load_trained(fresh).trainable_weights[0]),
                               np.asarray(start.trainable_weights[0]))  # without --init: other weights
     # a starting model that learnt from this run's held-out photographs is refused (its figures would
     # score what it was trained on); one that does not record what it learnt is taken, with a warning
-    import shutil
     from dataclasses import replace
 
     for name, learnt in (("leaky", split["train"] + split["held_out"][:1]), ("unrecorded", [])):

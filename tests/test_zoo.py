@@ -156,6 +156,12 @@ def test_a_run_held_out_on_the_layouts_testing_set_ships_official_test_figures(m
     assert ship.scored_set(official) == "official_test"
     drawn = replace(official, provenance=official.provenance | {"split": split | {"held_out": ["IDRiD_01"]}})
     assert ship.scored_set(drawn) == "held_out"
+    # re-shipped after its workspace was deleted (scored again with other inference settings): the figures
+    # stored with it say what its held-out photographs were; without them nothing says so
+    gone = official.provenance | {"data": str(tmp_path / "gone")}
+    assert ship.scored_set(replace(official, provenance=gone | {"official_test": {"EX": {}}})) == "official_test"
+    assert ship.scored_set(replace(official, provenance=gone)) == "held_out"
+    assert ship.scored_set(replace(official, provenance=gone | {"held_out": {"EX": {}}})) == "held_out"
 
 
 def test_ship_names_the_structure_of_a_run_whose_workspace_did_not(models, tmp_path):
