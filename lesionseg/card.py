@@ -129,7 +129,9 @@ def _remake(lesions: tuple[str, ...], first: dict, data: str, models: int) -> li
     (for a fine-tune, the recipe of the model it started from)."""
     config = first.get("config", {})
     epochs = config.get("epochs", first.get("epochs"))
-    command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={epochs or 48}",
+    versions = f" PHOTOMETRIC={config['photometric']}" if "photometric" in config else ""  # the default has moved
+    command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={epochs or 48}"
+                      f"{versions}",
                DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={epochs or 40}"}.get(data)
     if not command:
         return []

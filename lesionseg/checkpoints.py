@@ -181,7 +181,7 @@ def start_from(model: keras.Model, folder: Path, split: dict[str, list[str]] | N
     model.set_weights(theirs)
 
 
-LINEAGE = ("command", "data", "training_minutes", "epochs", "best_epoch", "started_from")
+LINEAGE = ("command", "data", "config", "training_minutes", "epochs", "best_epoch", "started_from")
 
 
 def lineage(folder: Path) -> dict:

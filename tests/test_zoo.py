@@ -187,7 +187,7 @@ def test_a_zoo_models_card_says_how_to_remake_it_and_what_it_learnt_of_other_cam
                               "split": {"train": ["IDRiD_01"], "held_out": ["IDRiD_55"]}}
     zoo_model = replace(made, prep=replace(made.prep, colour=(161.5, 80.5, 14.5)), provenance=prov)
     text = card("idrid-ex", zoo_model)
-    assert "`make zoo-model DATA=/path/to/IDRiD LESION=EX IDRID_EPOCHS=28`" in text
+    assert "`make zoo-model DATA=/path/to/IDRiD LESION=EX IDRID_EPOCHS=28 PHOTOMETRIC=5`" in text
     assert "scored once (the official test set) on 1 photographs: IDRiD_55" in text
     assert "brought to the training photographs' median and 5 other-camera versions" in text
     plain = card("idrid-ex", replace(made, provenance=made.provenance | {"held_out": figures}))
