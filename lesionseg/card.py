@@ -117,11 +117,12 @@ def _chain(prov: dict) -> list[dict]:
 def _minutes(chain: list[dict]) -> str:
     """Training minutes, summed over a fine-tune and the models it started from."""
     each = [p.get("training_minutes") for p in chain]
-    if None in each:
-        return "not recorded" if len(each) == 1 else f"{' + '.join(str(m or '?') for m in each)} (not all recorded)"
     if len(each) == 1:
-        return f"{each[0]}"
-    return f"{sum(each):.1f} in all ({' + '.join(f'{m}' for m in each)}: the starting model first, then each fine-tune)"
+        return str(each[0] if each[0] is not None else "not recorded")
+    parts = " + ".join(str(m if m is not None else "?") for m in each)
+    if None in each:
+        return f"{parts} (not all recorded)"
+    return f"{sum(each):.1f} in all ({parts}: the starting model first, then each fine-tune)"
 
 
 def _remake(lesions: tuple[str, ...], first: dict, data: str, models: int) -> list[str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .bundle import BUNDLE_FILE, Bundle
 from .checkpoints import EXPORT, load_trained, model_bundle, save_model
-from .errors import PipelineError, run_cli, warn
+from .errors import PipelineError, run_cli
 from .imageio import atomic_path
 from .model import rebuild
 from .multi import by_lesion
@@ -88,22 +88,20 @@ def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
     return dest / (bundle.members[0] if bundle.members else ".") / EXPORT
 
 
-def scored_set(bundle: Bundle) -> str:
+def scored_set(bundle: Bundle, results: Path | None = None) -> str:
     """What a run's results/ scored: "official_test" when its held-out photographs are the layout's own
-    testing set (a model trained on every official training photograph), else "held_out". Where the
-    training workspace is gone, a model shipped before with official-test figures only (re-scored with
-    other inference settings, then shipped again) keeps that label, with a warning."""
+    testing set (a model trained on every official training photograph), else "held_out". The layout is
+    the workspace evaluate.py scored, as its metrics.json records it (the training workspace may be gone
+    by the time a model is scored again and re-shipped); the training workspace where it does not."""
     from .split import scores_testing_set
 
     prov = bundle.provenance
-    data = Path(prov.get("data", ""))
-    if scores_testing_set(data, prov.get("split", {}).get("held_out", [])):
-        return "official_test"
-    if not (data / "manifest.csv").is_file() and "official_test" in prov and "held_out" not in prov:
-        warn(f"{data}: the training workspace is gone; its held-out photographs are taken as the official test "
-             "set, as the figures stored with the model say")
-        return "official_test"
-    return "held_out"
+    data = prov.get("data", "")
+    metrics = results / "metrics.json" if results else None
+    if metrics and metrics.is_file():
+        data = json.loads(metrics.read_text()).get("settings", {}).get("data", data)
+    official = scores_testing_set(Path(data), prov.get("split", {}).get("held_out", []))
+    return "official_test" if official else "held_out"
 
 
 def card_figures(results: Path, report: str = "held_out") -> str:
@@ -158,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for folder in model_folders(stage):
             export_onnx(folder)
-    report = scored_set(Bundle.read(stage))
+    report = scored_set(Bundle.read(stage), args.run / "results")
     bundle = record(stage, report, args.run / "results")
     with atomic_path(stage / "figures.md") as tmp:
         tmp.write_text(card_figures(args.run / "results", report))

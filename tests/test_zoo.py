@@ -156,12 +156,16 @@ def test_a_run_held_out_on_the_layouts_testing_set_ships_official_test_figures(m
     assert ship.scored_set(official) == "official_test"
     drawn = replace(official, provenance=official.provenance | {"split": split | {"held_out": ["IDRiD_01"]}})
     assert ship.scored_set(drawn) == "held_out"
-    # re-shipped after its workspace was deleted (scored again with other inference settings): the figures
-    # stored with it say what its held-out photographs were; without them nothing says so
-    gone = official.provenance | {"data": str(tmp_path / "gone")}
-    assert ship.scored_set(replace(official, provenance=gone | {"official_test": {"EX": {}}})) == "official_test"
-    assert ship.scored_set(replace(official, provenance=gone)) == "held_out"
-    assert ship.scored_set(replace(official, provenance=gone | {"held_out": {"EX": {}}})) == "held_out"
+    # re-shipped after its training workspace was deleted (scored again with other inference settings, in
+    # a workspace made again): the workspace its results/ scored says what its held-out photographs were
+    gone = replace(official, provenance=official.provenance | {"data": str(tmp_path / "gone")})
+    results = tmp_path / "results"
+    results.mkdir()
+    assert ship.scored_set(gone, results) == "held_out"  # nothing says so
+    (results / "metrics.json").write_text(json.dumps({"settings": {"data": str(ws)}}))
+    assert ship.scored_set(gone, results) == "official_test"
+    (results / "metrics.json").write_text(json.dumps({"settings": {"data": str(tmp_path / "gone too")}}))
+    assert ship.scored_set(gone, results) == "held_out"
 
 
 def test_ship_names_the_structure_of_a_run_whose_workspace_did_not(models, tmp_path):
