@@ -120,6 +120,9 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
     # command and the minutes of both even after the starting folder holds another model (a re-shipped one)
     made, tuned_prov = Bundle.read(first).provenance, Bundle.read(tuned).provenance
     assert tuned_prov["started_from"]["from"] == str(first)
+    from lesionseg.engines import file_digest  # which weights, even after `first` is retrained in place
+
+    assert tuned_prov["started_from"]["weights_sha256"] == file_digest(first / "model.keras")
     assert tuned_prov["started_from"]["command"] == made["command"] != tuned_prov["command"]
     from lesionseg.card import card
 
