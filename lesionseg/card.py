@@ -87,7 +87,7 @@ def card(name: str, bundle: Bundle) -> str:
               f"Training minutes: {_minutes(chain)}; {network}. "
               f"Each photograph is {scale}, then prepared with {prep.preprocess}. "
               f"Thresholds: {thresholds or 'none chosen'}. {_predicted(bundle.inference)}", "",
-              *(_remake(bundle.lesions, chain[0], data, len(chain)) if tested else []),
+              *(_remake(bundle.lesions, chain, data) if tested else []),
               "## Limits", "", _cameras(prep, config),
               "- A research tool, not a medical device: not for diagnosis.", ""]
     return "\n".join(lines)
@@ -125,18 +125,18 @@ def _minutes(chain: list[dict]) -> str:
     return f"{sum(each):.1f} in all ({parts}: the starting model first, then each fine-tune)"
 
 
-def _remake(lesions: tuple[str, ...], first: dict, data: str, models: int) -> list[str]:
+def _remake(lesions: tuple[str, ...], chain: list[dict], data: str) -> list[str]:
     """The make command that runs the same recipe for a model trained on every official training photograph
-    (for a fine-tune, the recipe of the model it started from)."""
-    config = first.get("config", {})
-    epochs = config.get("epochs", first.get("epochs"))
+    (for a fine-tune, the recipe of the first model of its chain)."""
+    config = chain[0].get("config", {})
+    epochs = config.get("epochs", chain[0].get("epochs"))
     versions = f" PHOTOMETRIC={config['photometric']}" if "photometric" in config else ""  # the default has moved
     command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={epochs or 48}"
                       f"{versions}",
                DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={epochs or 40}"}.get(data)
     if not command:
         return []
-    if models > 1:
+    if len(chain) > 1:
         return [f"`{command}` runs the recipe of the Makefile the first model was made with; the commands after "
                 "the first fine-tune it.", ""]
     return [f"`{command}` runs the recipe of the Makefile this model was made with.", ""]
