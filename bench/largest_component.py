@@ -8,6 +8,9 @@ and the AUPR of each.
 
     .venv/bin/python bench/largest_component.py --data runs/zoo/od/data --checkpoints runs/zoo/od/checkpoints
 
+To compare models at one view (as a candidate against the shipped one), `--tta-scales` sets the scales for
+every model alike (a fine-tune's bundle starts from the defaults, not its parent's view) and `--settings`
+leaves out the ones not asked.
 The test photographs are not read, so the choice can be made before the one scoring on them.
 Writes largest_component.csv (one row per photograph and setting) to --out.
 """
@@ -17,7 +20,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-SETTINGS = (("every region", False, False), ("largest component", True, False), ("convex hull", True, True))
+# key for --settings, name in the table, one region kept, filled to its convex hull
+SETTINGS = (("all", "every region", False, False), ("largest", "largest component", True, False),
+            ("hull", "convex hull", True, True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoints", type=Path, required=True, help="the model folder")
     ap.add_argument("--out", type=Path, default=Path("runs/largest-component"), help="where the CSV goes")
     ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
+    ap.add_argument("--tta-scales", default=None, help="the scales to predict at, e.g. 1,0.75 (default: the bundle's)")
+    ap.add_argument("--settings", nargs="+", choices=[key for key, *_ in SETTINGS],
+                    default=[key for key, *_ in SETTINGS], help="which settings to score")
     args = ap.parse_args(argv)
+    from lesionseg.predict import parse_scales
     from lesionseg.quiet import quiet_tensorflow
+
+    view = {}
+    if args.tta_scales is not None:
+        try:
+            view["tta_scales"] = parse_scales(args.tta_scales)
+        except argparse.ArgumentTypeError as e:
+            ap.error(f"--tta-scales: {e}")
 
     quiet_tensorflow()
     import numpy as np
@@ -40,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     val = read_csv(args.data / "val_images.csv", ["stem", "image", "mask"], "run traintest_split.py first")
     rows, table = [], []
-    for setting, kept, hull in SETTINGS:
-        predictor = Predictor.load(args.checkpoints, {"largest_component": kept, "convex_hull": hull},
+    for key, setting, kept, hull in SETTINGS:
+        if key not in args.settings:
+            continue
+        predictor = Predictor.load(args.checkpoints, {"largest_component": kept, "convex_hull": hull} | view,
                                    engine=args.engine)
         if len(predictor.lesions) != 1:
             raise SystemExit(f"error: {args.checkpoints} segments {len(predictor.lesions)} structures; "
@@ -52,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             counts.add(e)
             maps.append((e.stem, e.prob.astype(np.float16), e.truth))
         scored = [(setting, choose_threshold(counts.frame, "max_dice"))]
-        if hull:  # also at the threshold chosen without the hull: the shape given to the mask drawn there
+        if hull and table:  # also at the threshold chosen without the hull: the shape given to the mask drawn there
             scored.append((f"{setting} at that threshold", table[-1]["threshold"]))
         for name, threshold in scored:
             images = [{"stem": s, "setting": name, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)
@@ -61,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
             frame, per = summary(counts.frame, threshold), per_image_means(images)
             table.append({"setting": name, "threshold": threshold, "mean_jaccard": per["iou"],
                           "mean_dice": per["dice"], "pooled_dice": frame["dice"], "aupr": frame["aupr"]})
-    print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}")
+    print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}; "
+          f"scales {','.join(f'{x:g}' for x in predictor.inference.tta_scales)}; engine {predictor.engine}")
     print(pd.DataFrame(table).to_string(index=False, float_format="%.4f"))
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(pd.DataFrame(rows), args.out / "largest_component.csv")
