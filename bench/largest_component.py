@@ -11,6 +11,7 @@ and the AUPR of each.
 To compare models at one view (as a candidate against the shipped one), `--tta-scales` sets the scales for
 every model alike (a fine-tune's bundle starts from the defaults, not its parent's view) and `--settings`
 leaves out the ones not asked.
+
 The test photographs are not read, so the choice can be made before the one scoring on them.
 Writes largest_component.csv (one row per photograph and setting) to --out.
 """
@@ -26,25 +27,21 @@ SETTINGS = (("all", "every region", False, False), ("largest", "largest componen
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lesionseg.predict import parse_scales
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="a workspace with val_images.csv")
     ap.add_argument("--checkpoints", type=Path, required=True, help="the model folder")
     ap.add_argument("--out", type=Path, default=Path("runs/largest-component"), help="where the CSV goes")
     ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
-    ap.add_argument("--tta-scales", default=None, help="the scales to predict at, e.g. 1,0.75 (default: the bundle's)")
+    ap.add_argument("--tta-scales", type=parse_scales, default=None,
+                    help="the scales to predict at, e.g. 1,0.75 (default: the bundle's)")
     ap.add_argument("--settings", nargs="+", choices=[key for key, *_ in SETTINGS],
                     default=[key for key, *_ in SETTINGS], help="which settings to score")
     args = ap.parse_args(argv)
-    from lesionseg.predict import parse_scales
     from lesionseg.quiet import quiet_tensorflow
 
-    view = {}
-    if args.tta_scales is not None:
-        try:
-            view["tta_scales"] = parse_scales(args.tta_scales)
-        except argparse.ArgumentTypeError as e:
-            ap.error(f"--tta-scales: {e}")
-
+    view = {} if args.tta_scales is None else {"tta_scales": args.tta_scales}
     quiet_tensorflow()
     import numpy as np
     import pandas as pd
@@ -55,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predictor import Predictor
 
     val = read_csv(args.data / "val_images.csv", ["stem", "image", "mask"], "run traintest_split.py first")
-    rows, table = [], []
+    rows, table, chosen = [], [], {}
     for key, setting, kept, hull in SETTINGS:
         if key not in args.settings:
             continue
@@ -69,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             e = e.lesion(0)
             counts.add(e)
             maps.append((e.stem, e.prob.astype(np.float16), e.truth))
-        scored = [(setting, choose_threshold(counts.frame, "max_dice"))]
-        if hull and table:  # also at the threshold chosen without the hull: the shape given to the mask drawn there
-            scored.append((f"{setting} at that threshold", table[-1]["threshold"]))
+        chosen[key] = choose_threshold(counts.frame, "max_dice")
+        scored = [(setting, chosen[key])]
+        if hull and "largest" in chosen:  # also at the threshold chosen without the hull: the mask drawn there
+            scored.append((f"{setting} at that threshold", chosen["largest"]))
         for name, threshold in scored:
             images = [{"stem": s, "setting": name, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)
                       for s, p, t in maps]
