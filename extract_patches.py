@@ -39,6 +39,8 @@ COLOUR_SPREAD = 0.0  # with COLOUR, >= 1: no channel's gain more than this many 
 # nearly empty blue channel is not multiplied up with its noise); 0: each channel's own gain
 COLOUR_UPPER = ""  # with COLOUR, R,G,B or auto: each channel through a power curve that also brings its field
 # of view's 90% quantile to this (another camera's gamma undone as well as its gain); empty: a gain only
+COLOUR_LOCAL = 0.0  # with COLOUR, > 0: the gains measured locally, on each channel's median over a window this
+# share of the longer side (0.25: vignettes and uneven light undone as well); 0: one gain per channel
 COLOUR_BEND = 3.0  # with COLOUR_UPPER, >= 1: the curve's exponent within [1 / this, this]; near 1, close to a gain
 DEBLOCK = 0.0  # > 0: a photograph whose JPEG block grid is this strong is smoothed first (lesionseg.deblock;
 # 6 catches JPEG quality 20 and below and no camera file of IDRiD's); 0: never (the paper)
@@ -124,7 +126,7 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
                 "level": args.level, "colour": colour_target(args.colour, training, where),
                 "colour_spread": args.colour_spread,
                 "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
-                "colour_bend": args.colour_bend, "deblock": args.deblock}
+                "colour_bend": args.colour_bend, "colour_local": args.colour_local, "deblock": args.deblock}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest), measured
     found = [d for d, keep in zip(diameters, kept, strict=True) if d and keep]

@@ -133,6 +133,17 @@ def input_kind(args) -> str:
     return "tfdata" if keras.backend.backend() == "tensorflow" else "numpy"
 
 
+def started_as(init: str, outputs: tuple[str, ...]) -> str:
+    """The name of a one-output model's structure: a fine-tune of a named model (a shipped OD model)
+    keeps its name, since a one-lesion workspace does not record which lesion it holds."""
+    from lesionseg.bundle import SINGLE, Bundle
+
+    if not init or outputs:  # several outputs: the workspace names them
+        return SINGLE
+    lesions = Bundle.read(Path(init)).lesions
+    return lesions[0] if len(lesions) == 1 else SINGLE
+
+
 def subset(items: list[str], n: int) -> list[str]:
     """VAL_PATCHES: all (0), none (-1), or n evenly spaced items (a fixed, seed-free choice)."""
     if n == 0 or not items:
@@ -341,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.init:  # kept from the run's first start: by a resume the starting folder may hold another model
         earlier = Bundle.read(folder).provenance.get("started_from") if state else None
         provenance["started_from"] = earlier or ck.lineage(Path(args.init))
-    Bundle.for_prep(prep, provenance=provenance).write(folder)
+    Bundle.for_prep(prep, started_as(args.init, prep.lesions), provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""
     kind = "U-Net" if args.architecture == "unet" else f"{args.architecture} U-Net"

@@ -26,7 +26,14 @@ from .deblock import SIGMA as DEBLOCK_SIGMA
 from .deblock import deblock
 from .errors import PipelineError, warn
 from .fov import fov_diameter, fov_from_image
-from .tone import MAX_EXPONENT, UPPER_QUANTILE, normalise_colour, normalise_level, normalise_tone
+from .tone import (
+    MAX_EXPONENT,
+    UPPER_QUANTILE,
+    normalise_colour,
+    normalise_colour_local,
+    normalise_level,
+    normalise_tone,
+)
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
@@ -71,6 +78,9 @@ class Prep:
     colour_upper: tuple[float, ...] = ()  # (R, G, B) with colour: each channel through a power curve that also
     # brings its field of view's `colour_quantile` to this (another camera's gamma undone; lesionseg.tone)
     colour_quantile: float = UPPER_QUANTILE
+    colour_local: float = 0.0  # > 0 with colour: the gains measured locally, on each channel's median over a
+    # window this share of the longer side (lesionseg.tone.normalise_colour_local: vignettes, uneven light);
+    # 0: one gain per channel
     colour_bend: float = MAX_EXPONENT  # with colour_upper: the curve's exponent within [1 / bend, bend]
     deblock: float = 0.0  # > 0: a photograph whose JPEG block grid is at least this strong (lesionseg.deblock)
     # is first smoothed by deblock_sigma px of its own; 0: never
@@ -101,6 +111,11 @@ class Prep:
                                 f"colour spread, a quantile in (0.5, 1) and a bend in [1, {MAX_EXPONENT:g}]; got "
                                 f"{self.colour_upper}, spread {self.colour_spread}, quantile {self.colour_quantile}, "
                                 f"bend {self.colour_bend}")
+        if self.colour_local and (not self.colour or self.colour_spread or self.colour_upper
+                                  or not 0 < self.colour_local <= 1):
+            raise PipelineError(f"colour local needs colour (without spread or upper) and a window share in (0, 1]; "
+                                f"got {self.colour_local} with colour {self.colour}, spread {self.colour_spread}, "
+                                f"upper {self.colour_upper}")
         if self.colour_bend != MAX_EXPONENT and not self.colour_upper:
             raise PipelineError(f"colour bend {self.colour_bend} needs colour upper (the tone curve it limits)")
         if self.deblock < 0 or not self.deblock_sigma > 0 or 0 < self.deblock < 1:
@@ -137,7 +152,7 @@ class Prep:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
                          "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend",
-                         "deblock", "deblock_sigma"):
+                         "colour_local", "deblock", "deblock_sigma"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -246,6 +261,8 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:
         rgb = normalise_tone(rgb, prep.colour, prep.colour_upper, prep.colour_quantile, prep.colour_bend)
+    elif prep.colour_local:
+        rgb = normalise_colour_local(rgb, prep.colour, prep.colour_local)
     elif prep.colour:
         rgb = normalise_colour(rgb, prep.colour, prep.colour_spread)
     return PREPROCESSORS[prep.preprocess](rgb, prep)

@@ -20,6 +20,9 @@ MAX_GAIN = 4.0  # a normalisation brightens or darkens a photograph at most this
 UPPER_QUANTILE = 0.9  # the tone curve's second point: above most of the retina, below the optic disc and
 # the saturated red of a bright photograph
 MAX_EXPONENT = 3.0  # the curve's exponent stays within [1 / 3, 3]: beyond the benchmark's gamma 2.2 either way
+LOCAL_SIDE = 256  # the local gains are measured on a copy at most this long: the light they follow changes
+# slowly, and OpenCV's 8-bit median filter takes any window that fits it
+INPAINT_RADIUS = 5  # px of the copy that the inpainting looks back from the rim
 MIN_RANGE = 8.0  # levels between a channel's median and its upper quantile below which its curve is not
 # measured (IDRiD's blue: a few levels) and the channel gets a gain only
 
@@ -71,6 +74,41 @@ def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float =
     balance, where `level` keeps a cast (and a green cast even darkens)."""
     medians = channel_medians(rgb)
     return rgb if medians is None else apply_gain(rgb, colour_gains(medians, colour, spread))
+
+
+def local_backgrounds(rgb: np.ndarray, window_share: float, side: int = LOCAL_SIDE) -> np.ndarray | None:
+    """Each channel's broad background (float32 HxWx3): its median over a window `window_share` of the
+    longer side, measured on a copy at most `side` long and enlarged back. The dark surround is first
+    painted over from the rim inwards (OpenCV's inpainting), so a window that reaches past the field of
+    view sees the rim's own light, not black and not the brighter centre. None without a field of view."""
+    lit = fov_from_image(rgb)
+    if not lit.any():
+        return None
+    height, width = rgb.shape[:2]
+    shrink = min(1.0, side / max(height, width))
+    size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(lit.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8))  # the edge's half-lit pixels painted over too
+    if inside.any() and not inside.all():
+        small = cv2.inpaint(small, 1 - inside, INPAINT_RADIUS, cv2.INPAINT_TELEA)
+    window = max(3, round(window_share * max(small.shape[:2]))) | 1  # odd, as the median filter needs
+    background = cv2.medianBlur(small, window)
+    return cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def normalise_colour_local(rgb: np.ndarray, colour: tuple[float, ...], window_share: float,
+                           side: int = LOCAL_SIDE) -> np.ndarray:
+    """Each channel times a gain that changes slowly across the photograph: the stored median over
+    the channel's own broad background there (at most 4x either way). What one gain per channel does
+    for a darker camera or a cast, this does for light that falls off towards the rim or lights one
+    side more: a vignette, an uneven flash. Anything narrower than the window (exudates, vessels, the
+    optic disc within a window four times its width) keeps its contrast with its surround."""
+    background = local_backgrounds(rgb, window_share, side)
+    if background is None:
+        return rgb
+    gains = np.asarray(colour, np.float32) / np.maximum(background, 1.0)
+    return apply_gain(rgb, np.clip(gains, 1 / MAX_GAIN, MAX_GAIN))
 
 
 def curve_table(median: float, upper: float, to_median: float, to_upper: float,

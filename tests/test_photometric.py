@@ -110,6 +110,7 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
         train_tiny(tiny_ws, first, *crops, "--epochs", "2", "--photometric", "3")
     with pytest.raises(PipelineError, match="photometric_chance"):  # JPEG more often: other versions, other crops
         train_tiny(tiny_ws, first, *crops, "--epochs", "2", "--photometric", "2", "--photometric-chance", "jpeg=0.7")
+    Bundle.read(first).named("OD").write(first)  # as a shipped model is named
     # learning rate 0: the trainable weights stay those it started from (batch statistics still move)
     tuned = train_tiny(tiny_ws, tmp_path / "tuned", *crops, "--epochs", "1", "--init", str(first),
                        "--learning-rate", "0")
@@ -131,6 +132,7 @@ def test_photometric_runs_are_checked_on_resume_and_fine_tuning_starts_from_unse
     before, after = made["training_minutes"], tuned_prov["training_minutes"]
     assert f"Training minutes: {before + after:.1f} in all ({before} + {after}:" in text
     fresh = train_tiny(tiny_ws, tmp_path / "fresh", *crops, "--epochs", "1", "--learning-rate", "0")
+    assert Bundle.read(tuned).lesions == ("OD",) and Bundle.read(fresh).lesions == ("lesion",)  # the name kept
     assert not np.array_equal(np.asarray(load_trained(fresh).trainable_weights[0]),
                               np.asarray(start.trainable_weights[0]))  # without --init: other weights
     # a starting model that learnt from this run's held-out photographs is refused (its figures would

@@ -9,13 +9,21 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
 import extract_patches
 from lesionseg.corruptions import darken, gamma, temperature
 from lesionseg.errors import PipelineError
 from lesionseg.prep import PREP_FILE, Prep, prepare_image
 from lesionseg.synthetic import fundus
-from lesionseg.tone import UPPER_QUANTILE, channel_quantiles, curve_table, normalise_colour, normalise_tone
+from lesionseg.tone import (
+    UPPER_QUANTILE,
+    channel_quantiles,
+    curve_table,
+    normalise_colour,
+    normalise_colour_local,
+    normalise_tone,
+)
 
 
 def _targets(photo: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -117,3 +125,59 @@ def test_a_bend_near_one_keeps_the_curve_close_to_a_gain_and_is_stored_with_the_
     for bad in ({"colour": colour, "colour_bend": 1.25}, {"colour": colour, "colour_upper": upper, "colour_bend": 0.8}):
         with pytest.raises(PipelineError, match="colour (bend|upper)"):
             Prep(**bad)
+
+
+def _rim_over_centre(photo: np.ndarray, lesions: np.ndarray) -> float:
+    """The green channel's median near the rim of the field of view over its median at the centre."""
+    from lesionseg.fov import fov_from_image
+
+    lit = fov_from_image(photo)
+    height, width = lit.shape
+    yy, xx = np.mgrid[:height, :width]
+    r = np.hypot(yy - height / 2, xx - width / 2)
+    edge = r[lit].max()
+    green = photo[..., 1].astype(float)
+    return float(np.median(green[lit & (r > 0.8 * edge) & ~lesions]) / np.median(green[lit & (r < 0.3 * edge)]))
+
+
+def test_local_gains_undo_a_vignette_that_one_gain_per_channel_keeps():
+    """Why: a camera whose light falls off towards the rim gives the rim's exudates another level than
+    the training photographs'; one gain per channel brightens centre and rim alike."""
+    from lesionseg.corruptions import vignette
+
+    photo, lesions = fundus(1200, 800, seed=4)
+    colour = tuple(float(v) for v in channel_quantiles(photo, 0.5))
+    dimmed = vignette(photo, 0.7, seed=1)
+    assert _rim_over_centre(dimmed, lesions) < 0.5 * _rim_over_centre(photo, lesions)
+    by_gain = normalise_colour(dimmed, colour)
+    local, local_clean = normalise_colour_local(dimmed, colour, 0.25), normalise_colour_local(photo, colour, 0.25)
+    assert _rim_over_centre(by_gain, lesions) < 0.5 * _rim_over_centre(photo, lesions)
+    assert abs(_rim_over_centre(local, lesions) - _rim_over_centre(local_clean, lesions)) < 0.05
+    assert abs(_rim_over_centre(local_clean, lesions) - 1) < 0.05  # the synthetic camera's own fall-off too
+    # the exudates, far narrower than the window, keep their contrast with the retina around them
+    ring = ndimage.binary_dilation(lesions, iterations=12) & ~ndimage.binary_dilation(lesions, iterations=4)
+
+    def contrast(x: np.ndarray) -> float:
+        return float(x[..., 1][lesions].mean() / x[..., 1][ring].mean())
+
+    assert abs(contrast(local) - contrast(photo)) < 0.1 * contrast(photo)
+
+
+def test_local_gains_are_stored_with_a_model_validated_and_applied_by_the_preparation(tmp_path, tiny_ws):
+    photo, _ = fundus(600, 400, seed=4)
+    colour = tuple(float(v) for v in channel_quantiles(photo, 0.5))
+    prep = Prep(preprocess="clahe", colour=colour, colour_local=0.25)
+    assert Prep.from_dict(json.loads(json.dumps(prep.as_dict()))) == prep and "colour_local" not in Prep().as_dict()
+    for bad in ({"colour_local": 0.25}, {"colour": colour, "colour_local": 1.5},
+                {"colour": colour, "colour_local": 0.25, "colour_spread": 1.5}):
+        with pytest.raises(PipelineError, match="colour local"):
+            Prep(**bad)
+    np.testing.assert_array_equal(prepare_image(photo, prep), prepare_image(
+        normalise_colour_local(photo, colour, 0.25), Prep(preprocess="clahe")))
+    assert not np.array_equal(prepare_image(photo, prep), prepare_image(photo, Prep(preprocess="clahe", colour=colour)))
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_ws, ws)
+    extract_patches.main(["--data", str(ws), "--patch-size", "64", "--stride", "32", "--workers", "1",
+                          "--colour", "auto", "--colour-local", "0.25"])
+    stored = Prep.read(ws / "patches" / PREP_FILE)
+    assert stored.colour_local == 0.25 and stored.colour
