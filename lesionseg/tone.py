@@ -99,16 +99,20 @@ def local_backgrounds(rgb: np.ndarray, window_share: float, side: int = LOCAL_SI
 
 def normalise_colour_local(rgb: np.ndarray, colour: tuple[float, ...], window_share: float,
                            side: int = LOCAL_SIDE) -> np.ndarray:
-    """Each channel times a gain that changes slowly across the photograph: the stored median over
-    the channel's own broad background there (at most 4x either way). What one gain per channel does
-    for a darker camera or a cast, this does for light that falls off towards the rim or lights one
-    side more: a vignette, an uneven flash. Anything narrower than the window (exudates, vessels, the
-    optic disc within a window four times its width) keeps its contrast with its surround."""
-    background = local_backgrounds(rgb, window_share, side)
+    """Each channel times a gain that changes slowly across the photograph: its one gain of
+    `normalise_colour`, times its field-of-view median over its own broad background there (each of
+    the two at most 4x either way). What one gain per channel does for a darker camera or a cast, this
+    does for light that falls off towards the rim or lights one side more: a vignette, an uneven flash.
+    Capping the two apart keeps a darkened photograph's dim rim as far above its centre as the clean
+    one's, where one cap on their product flattened only the half that needed less. Anything narrower
+    than the window (exudates, vessels, the optic disc within a window four times its width) keeps its
+    contrast with its surround."""
+    medians = channel_medians(rgb)
+    background = None if medians is None else local_backgrounds(rgb, window_share, side)
     if background is None:
         return rgb
-    gains = np.asarray(colour, np.float32) / np.maximum(background, 1.0)
-    return apply_gain(rgb, np.clip(gains, 1 / MAX_GAIN, MAX_GAIN))
+    relative = np.clip(medians.astype(np.float32) / np.maximum(background, 1.0), 1 / MAX_GAIN, MAX_GAIN)
+    return apply_gain(rgb, colour_gains(medians, colour).astype(np.float32) * relative)
 
 
 def curve_table(median: float, upper: float, to_median: float, to_upper: float,

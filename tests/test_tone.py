@@ -161,6 +161,14 @@ def test_local_gains_undo_a_vignette_that_one_gain_per_channel_keeps():
         return float(x[..., 1][lesions].mean() / x[..., 1][ring].mean())
 
     assert abs(contrast(local) - contrast(photo)) < 0.1 * contrast(photo)
+    # a darker camera too: the level comes from the one gain per channel and the shape of the light from the
+    # local part, each capped apart, so a photograph that needs more than 4x at its rim is not flattened
+    # only where it needs less
+    from lesionseg.fov import fov_from_image
+
+    lit = fov_from_image(photo)
+    dark = normalise_colour_local(darken(photo, 0.25), colour, 0.25)
+    assert np.abs(dark.astype(int) - local_clean)[lit].mean(axis=0).max() < 3
 
 
 def test_local_gains_are_stored_with_a_model_validated_and_applied_by_the_preparation(tmp_path, tiny_ws):
