@@ -133,15 +133,14 @@ def input_kind(args) -> str:
     return "tfdata" if keras.backend.backend() == "tensorflow" else "numpy"
 
 
-def started_as(init: str, outputs: tuple[str, ...]) -> str:
+def started_as(started_from: dict | None, outputs: tuple[str, ...]) -> str:
     """The name of a one-output model's structure: a fine-tune of a named model (a shipped OD model)
-    keeps its name, since a one-lesion workspace does not record which lesion it holds."""
-    from lesionseg.bundle import SINGLE, Bundle
+    keeps its name, since a one-lesion workspace does not record which lesion it holds. Read from the
+    lineage recorded at the run's first start, so a resume names it the same."""
+    from lesionseg.bundle import SINGLE
 
-    if not init or outputs:  # several outputs: the workspace names them
-        return SINGLE
-    lesions = Bundle.read(Path(init)).lesions
-    return lesions[0] if len(lesions) == 1 else SINGLE
+    lesions = (started_from or {}).get("lesions", [])
+    return lesions[0] if len(lesions) == 1 and not outputs else SINGLE
 
 
 def subset(items: list[str], n: int) -> list[str]:
@@ -352,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.init:  # kept from the run's first start: by a resume the starting folder may hold another model
         earlier = Bundle.read(folder).provenance.get("started_from") if state else None
         provenance["started_from"] = earlier or ck.lineage(Path(args.init))
-    Bundle.for_prep(prep, started_as(args.init, prep.lesions), provenance=provenance).write(folder)
+    Bundle.for_prep(prep, started_as(provenance.get("started_from"), prep.lesions), provenance=provenance).write(folder)
     start = state["epoch"] if state else 0
     outputs = f"; outputs {', '.join(prep.lesions)}" if prep.lesions else ""
     kind = "U-Net" if args.architecture == "unet" else f"{args.architecture} U-Net"

@@ -185,15 +185,17 @@ LINEAGE = ("command", "data", "config", "training_minutes", "epochs", "best_epoc
 
 
 def lineage(folder: Path) -> dict:
-    """How a starting model was made (its command and minutes, and what it started from in turn), stored
+    """How a starting model was made (its outputs, command and minutes, and what it started from in turn), stored
     with the run that fine-tunes it, so that the chain survives that folder being retrained or re-shipped;
     the sha256 of its weights names the exact model a re-shipped folder held before."""
     from .bundle import Bundle
     from .engines import file_digest
 
-    made = Bundle.read(folder).provenance
+    bundle = Bundle.read(folder)
+    made = bundle.provenance
     weights = {"weights_sha256": file_digest(folder / EXPORT)} if (folder / EXPORT).is_file() else {}
-    return {"from": str(folder)} | weights | {key: made[key] for key in LINEAGE if key in made}
+    return ({"from": str(folder), "lesions": list(bundle.lesions)} | weights
+            | {key: made[key] for key in LINEAGE if key in made})
 
 
 def check_unseen(folder: Path, split: dict[str, list[str]]) -> None:

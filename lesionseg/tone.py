@@ -43,16 +43,17 @@ def normalise_level(rgb: np.ndarray, level: float) -> np.ndarray:
     return apply_gain(rgb, np.clip(gain, 1 / MAX_GAIN, MAX_GAIN))
 
 
-def channel_quantiles(rgb: np.ndarray, quantile: float | list[float] = 0.5) -> np.ndarray | None:
+def channel_quantiles(rgb: np.ndarray, quantile: float | list[float] = 0.5,
+                      lit: np.ndarray | None = None) -> np.ndarray | None:
     """R, G, B quantiles inside the field of view (3, or Qx3 for Q quantiles; None without one): what the
-    colour targets are."""
-    lit = fov_from_image(rgb)
+    colour targets are. `lit`: the field of view when the caller found it already."""
+    lit = fov_from_image(rgb) if lit is None else lit
     return np.quantile(rgb[lit], quantile, axis=0).astype(np.float64) if lit.any() else None
 
 
-def channel_medians(rgb: np.ndarray) -> np.ndarray | None:
+def channel_medians(rgb: np.ndarray, lit: np.ndarray | None = None) -> np.ndarray | None:
     """R, G, B medians inside the field of view (None without one): what `colour` normalises."""
-    return channel_quantiles(rgb, 0.5)
+    return channel_quantiles(rgb, 0.5, lit)
 
 
 def colour_gains(medians: np.ndarray, colour: tuple[float, ...], spread: float = 0.0) -> np.ndarray:
@@ -76,14 +77,12 @@ def normalise_colour(rgb: np.ndarray, colour: tuple[float, ...], spread: float =
     return rgb if medians is None else apply_gain(rgb, colour_gains(medians, colour, spread))
 
 
-def local_backgrounds(rgb: np.ndarray, window_share: float, side: int = LOCAL_SIDE) -> np.ndarray | None:
+def local_backgrounds(rgb: np.ndarray, lit: np.ndarray, window_share: float, side: int = LOCAL_SIDE) -> np.ndarray:
     """Each channel's broad background (float32 HxWx3): its median over a window `window_share` of the
-    longer side, measured on a copy at most `side` long and enlarged back. The dark surround is first
-    painted over from the rim inwards (OpenCV's inpainting), so a window that reaches past the field of
-    view sees the rim's own light, not black and not the brighter centre. None without a field of view."""
-    lit = fov_from_image(rgb)
-    if not lit.any():
-        return None
+    longer side, measured on a copy at most `side` long and enlarged back. The dark surround (outside
+    `lit`, the field of view) is first painted over from the rim inwards (OpenCV's inpainting), so a
+    window that reaches past the field of view sees the rim's own light, not black and not the brighter
+    centre."""
     height, width = rgb.shape[:2]
     shrink = min(1.0, side / max(height, width))
     size = (max(1, round(width * shrink)), max(1, round(height * shrink)))
@@ -107,10 +106,11 @@ def normalise_colour_local(rgb: np.ndarray, colour: tuple[float, ...], window_sh
     one's, where one cap on their product flattened only the half that needed less. Anything narrower
     than the window (exudates, vessels, the optic disc within a window four times its width) keeps its
     contrast with its surround."""
-    medians = channel_medians(rgb)
-    background = None if medians is None else local_backgrounds(rgb, window_share, side)
-    if background is None:
+    lit = fov_from_image(rgb)
+    medians = channel_medians(rgb, lit)
+    if medians is None:
         return rgb
+    background = local_backgrounds(rgb, lit, window_share, side)
     relative = np.clip(medians.astype(np.float32) / np.maximum(background, 1.0), 1 / MAX_GAIN, MAX_GAIN)
     return apply_gain(rgb, colour_gains(medians, colour).astype(np.float32) * relative)
 

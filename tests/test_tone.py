@@ -14,6 +14,7 @@ from scipy import ndimage
 import extract_patches
 from lesionseg.corruptions import darken, gamma, temperature
 from lesionseg.errors import PipelineError
+from lesionseg.fov import fov_from_image
 from lesionseg.prep import PREP_FILE, Prep, prepare_image
 from lesionseg.synthetic import fundus
 from lesionseg.tone import (
@@ -129,8 +130,6 @@ def test_a_bend_near_one_keeps_the_curve_close_to_a_gain_and_is_stored_with_the_
 
 def _rim_over_centre(photo: np.ndarray, lesions: np.ndarray) -> float:
     """The green channel's median near the rim of the field of view over its median at the centre."""
-    from lesionseg.fov import fov_from_image
-
     lit = fov_from_image(photo)
     height, width = lit.shape
     yy, xx = np.mgrid[:height, :width]
@@ -164,8 +163,6 @@ def test_local_gains_undo_a_vignette_that_one_gain_per_channel_keeps():
     # a darker camera too: the level comes from the one gain per channel and the shape of the light from the
     # local part, each capped apart, so a photograph that needs more than 4x at its rim is not flattened
     # only where it needs less
-    from lesionseg.fov import fov_from_image
-
     lit = fov_from_image(photo)
     dark = normalise_colour_local(darken(photo, 0.25), colour, 0.25)
     assert np.abs(dark.astype(int) - local_clean)[lit].mean(axis=0).max() < 3
