@@ -40,6 +40,7 @@ TTA = False  # test-time augmentation: average the probabilities of the four fli
 TTA_SCALES = "1"  # also resample the working-scale input by these factors and average (e.g. 1,1.25: 2.6x the time)
 LARGEST_COMPONENT = False  # keep only the region of most probability in each map: one optic disc per eye
 CONVEX_HULL = False  # and fill that region to its convex hull at every threshold (a disc's shape; implies the above)
+TTA_TRANSPOSE = False  # with the flips, those of the transposed image too: all eight rotations and mirrors (2x)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
 
 CONSTANTS = script_constants(globals())
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
                           args.tile, args.margin, args.tta, args.tta_scales, args.largest_component,
-                          args.convex_hull)
+                          args.convex_hull, args.tta_transpose)
     predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
     print(f"engine: {describe(predictor.engine)}")
     prep = predictor.prep

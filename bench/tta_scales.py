@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoints", type=Path, required=True, help="the model folder")
     ap.add_argument("--scales", nargs="+", default=["1", "1,1.25"], help="sets of scales; the first is the baseline")
     ap.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True, help="the four flips too")
+    ap.add_argument("--transpose-too", action="store_true",
+                    help="each set also with the transposed image's views (evaluate.py --tta-transpose)")
     ap.add_argument("--out", type=Path, default=Path("runs/tta-scales"), help="where the CSV goes")
     ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
     args = ap.parse_args(argv)
@@ -50,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     masks = [mask_column(c) for c in lesions] or ["mask"]
     val = read_csv(args.data / "val_images.csv", ["stem", "image", *masks], "run traintest_split.py first")
     rows = []
-    for scales in sets:
-        predictor = replace(loaded, inference=replace(loaded.inference, tta_scales=scales))
-        name = ",".join(f"{s:g}" for s in scales)
+    for scales, transpose in [(s, t) for s in sets for t in ((False, True) if args.transpose_too else (False,))]:
+        predictor = replace(loaded, inference=replace(loaded.inference, tta_scales=scales, tta_transpose=transpose))
+        name = ",".join(f"{s:g}" for s in scales) + (" +T" if transpose else "")
         start = time.perf_counter()
         counts = count_all(evaluated(val, args.data, predictor.predict, f"scales {name}", lesions),
                            len(predictor.lesions))

@@ -96,7 +96,9 @@ def card(name: str, bundle: Bundle) -> str:
 def _predicted(inference: Inference) -> str:
     """How whole photographs are predicted, in the settings that matter to what the maps show."""
     scales = ", ".join(f"{s:g}" for s in inference.tta_scales)
-    steps = [text for text, on in (("the four flips averaged", inference.tta),
+    flips = {(True, False): "the four flips averaged", (True, True): "the eight rotations and mirrors averaged",
+             (False, True): "the photograph and its transpose averaged"}.get((inference.tta, inference.tta_transpose))
+    steps = [text for text, on in ((flips, flips is not None),
                                    (f"the input resampled by {scales} and averaged", inference.tta_scales != (1.0,)),
                                    ("only the region of most probability kept in each map (one per photograph)",
                                     inference.largest_component or inference.convex_hull),

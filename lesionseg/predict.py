@@ -8,7 +8,8 @@ fast: the network is fully convolutional, so it runs on large tiles (the whole i
 
 Either path runs on an image already at the model's working scale; `lesionseg.predictor.Predictor`
 prepares a photograph and resamples the probabilities back to its size. With `tta` the four flips
-of the image are predicted and their probabilities averaged; with `tta_scales` the image is also resampled
+of the image are predicted and their probabilities averaged (with `tta_transpose` also the four of its
+transpose: all eight rotations and mirrors); with `tta_scales` the image is also resampled
 by each factor (1.25: lesions a quarter larger than the network learnt them), predicted, and the
 probabilities resampled back and averaged with the rest; with `largest_component` only one
 region of each map is kept, and with `convex_hull` that region is given a convex shape
@@ -51,6 +52,7 @@ class Inference:
     tta_scales: tuple[float, ...] = (1.0,)  # the working-scale input resampled by each, predicted, averaged back
     largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
     convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
+    tta_transpose: bool = False  # the flips of the transposed image too: the eight rotations and mirrors
 
     def __post_init__(self):
         scales = tuple(float(s) for s in self.tta_scales)  # a stored bundle gives a list
@@ -61,7 +63,7 @@ class Inference:
     @property
     def passes(self) -> float:
         """Network passes per photograph, in working-scale images' worth of pixels."""
-        return (4 if self.tta else 1) * sum(s * s for s in self.tta_scales)
+        return (4 if self.tta else 1) * (2 if self.tta_transpose else 1) * sum(s * s for s in self.tta_scales)
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
@@ -151,12 +153,22 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     total = None
     for scale in inf.tta_scales:
         view = image if scale == 1 else resample_image(image, scale)
-        prob = to_original(_flips_mean(net, view, inf), height, width)
+        prob = to_original(_views_mean(net, view, inf), height, width)
         total = prob if total is None else total + prob
     prob = (total / len(inf.tta_scales)).astype(np.float32)
     if inf.convex_hull:
         return hull_levels(keep_largest(prob))
     return keep_largest(prob) if inf.largest_component else prob
+
+
+def _views_mean(net: Network, image: np.ndarray, inf: Inference) -> np.ndarray:
+    """The flips' mean, and with tta_transpose the same of the transposed image, transposed back: a
+    transpose is a view of another shape (a separate pass), and its own inverse."""
+    prob = _flips_mean(net, image, inf)
+    if not inf.tta_transpose:
+        return prob
+    across = _flips_mean(net, np.ascontiguousarray(image.transpose(1, 0, 2)), inf).transpose(1, 0, 2)
+    return (prob + across) / 2
 
 
 def _flips_mean(net: Network, image: np.ndarray, inf: Inference) -> np.ndarray:

@@ -111,6 +111,35 @@ def test_tta_averages_the_four_flips():
     assert np.abs(got - plain).max() > 1e-4  # an untrained net is not flip-invariant: TTA changed something
 
 
+
+def test_tta_transpose_averages_all_eight_rotations_and_mirrors():
+    """The transposed image's four flips join the four of the image, each put back in place; a
+    non-square image shows a swapped axis, and the mean must differ from the flips' alone."""
+    from lesionseg.card import _predicted
+    from lesionseg.predict import Inference, predict_fast, predict_prepared
+
+    keras.utils.set_random_seed(0)
+    model = build_unet(base_filters=2, depth=3, l2=0.0)
+    image = np.random.default_rng(1).integers(0, 255, (40, 56, 3)).astype(np.uint8)
+    views = []
+    for transposed in (False, True):
+        base = image.transpose(1, 0, 2) if transposed else image
+        for k in range(4):  # rotations of the (transposed) image: with the transpose, the eight symmetries
+            p = predict_fast(model, np.ascontiguousarray(np.rot90(base, k)), 4, 4352, 8)
+            p = np.rot90(p, -k)
+            views.append(p.transpose(1, 0, 2) if transposed else p)
+    eight = Inference(tta=True, tta_transpose=True, margin=8)
+    got = predict_prepared(model, image, eight)
+    assert got.shape == (40, 56, 1)
+    np.testing.assert_allclose(got, np.mean(views, axis=0), atol=1e-6)
+    flips = predict_prepared(model, image, Inference(tta=True, margin=8))
+    assert np.abs(got - flips).max() > 1e-4
+    two = predict_prepared(model, image, Inference(tta_transpose=True, margin=8))  # no flips: image and transpose
+    np.testing.assert_allclose(two, (views[0] + views[4]) / 2, atol=1e-6)
+    assert eight.passes == 8 and Inference(tta=True).passes == 4
+    assert "eight rotations and mirrors" in _predicted(eight)
+    assert "transpose" in _predicted(Inference(tta_transpose=True)) and "four flips" in _predicted(Inference(tta=True))
+
 def _np_pool(x, size, fn, fill):
     """Stride-1 'same' pooling of a (batch, h, w, c) array with fn (np.max / np.min); the border
     is padded with fill so that it never wins."""
