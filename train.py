@@ -43,6 +43,7 @@ LESION_CROP_SHARE = 0.5  # crops: share centred on a lesion pixel; the rest unif
 LESION_CROP_CENTRE = "pixel"  # crops: pixel (uniform over lesion pixels) | lesion (each lesion equally often)
 VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spaced N, -1 none
 VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
+SELECT_BY = "val_aupr"  # with VAL_AUPR_EVERY: val_aupr | val_jaccard (the optic disc: mean Jaccard, one region kept)
 WORKERS = 2  # processes that decode the whole training images (crops)
 INPUT = "auto"  # auto: tfdata under TensorFlow, numpy under another Keras backend | tfdata | numpy (in memory)
 INPUT_THREADS = 8  # numpy input: threads that build the batches ahead of the network
@@ -257,9 +258,9 @@ def validation_data(args, images: list[str], masks: list[str], channels: int, mu
 
 
 def selection(args, prep, val_patches: bool) -> tuple[list, str]:
-    """What picks the best epoch: whole validation images' AUPR when asked for and possible, else the
-    validation loss, else (no validation patches) the training loss; returns the extra callbacks and
-    the monitored figure."""
+    """What picks the best epoch: whole validation images' AUPR (or, for the optic disc, their mean
+    Jaccard: --select-by) when asked for and possible, else the validation loss, else (no validation
+    patches) the training loss; returns the extra callbacks and the monitored figure."""
     from lesionseg.imageio import has_rows, read_csv
 
     monitor = "val_loss" if val_patches else "loss"
@@ -271,9 +272,13 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
 
         table = read_csv(val_images, ["image", "mask", *(mask_column(c) for c in prep.lesions)],
                          "run traintest_split.py again")
-        scorer = ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs)
+        if args.select_by == "val_jaccard" and prep.channels != 1:
+            raise PipelineError("--select-by val_jaccard scores one structure (the optic disc); "
+                                f"this workspace has {prep.channels}: use --select-by val_aupr")
+        scorer = ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs,
+                               jaccard=args.select_by == "val_jaccard")
         if any(scorer.present):
-            return [scorer], "val_aupr"
+            return [scorer], args.select_by
         warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by "
              f"{fallback}")
         return [], monitor
@@ -289,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
                "MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
                "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
-               "LESION_CROP_CENTRE": ["pixel", "lesion"]}
+               "LESION_CROP_CENTRE": ["pixel", "lesion"], "SELECT_BY": ["val_aupr", "val_jaccard"]}
     return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
 
 

@@ -20,7 +20,8 @@ from .imageio import atomic_path
 STATE = "state.json"
 EXPORT = "model.keras"
 BEST = "best.keras"
-MONITORS = {"val_loss": min, "val_aupr": max, "loss": min}  # what picks the best epoch, and which way is better
+# what picks the best epoch, and which way is better
+MONITORS = {"val_loss": min, "val_aupr": max, "val_jaccard": max, "loss": min}
 
 
 def save_model(model: keras.Model, path: Path) -> None:

@@ -51,10 +51,11 @@ def truncate_history(folder: Path, epochs_done: int) -> None:
 
 
 def append_history(folder: Path, row: dict) -> pd.DataFrame:
-    """The history with this epoch's row; several lesions add one `val_aupr_<CODE>` column each."""
+    """The history with this epoch's row; several lesions add one `val_aupr_<CODE>` column each, and
+    selection by the disc's figure a `val_jaccard` column."""
     path = folder / HISTORY
     df = pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=COLUMNS)
-    columns = COLUMNS + sorted({k for k in [*row, *df.columns] if k.startswith("val_aupr_")})
+    columns = COLUMNS + sorted({k for k in [*row, *df.columns] if k.startswith("val_aupr_") or k == "val_jaccard"})
     df = df.reindex(columns=columns)
     row = {c: row.get(c) for c in columns}
     df = pd.concat([df[df.epoch < row["epoch"]], pd.DataFrame([row])], ignore_index=True)[columns]
@@ -64,8 +65,11 @@ def append_history(folder: Path, row: dict) -> pd.DataFrame:
 
 def aupr_curves(df: pd.DataFrame) -> dict[str, pd.Series]:
     """The validation AUPR lines to draw: the one AUPR, or for a model of several lesions their mean
-    (what picks the best epoch) and each lesion's own, since the mean hides a lesion that lags."""
+    (what picks the best epoch) and each lesion's own, since the mean hides a lesion that lags; and the
+    mean Jaccard where the run logged it (--select-by val_jaccard)."""
     lesions = [c for c in df.columns if c.startswith("val_aupr_")]  # val_aupr_<CODE>, in output order
+    if "val_jaccard" in df:
+        return {"AUPR": df.val_aupr, "mean Jaccard, one region kept": df.val_jaccard}
     if not lesions:
         return {"AUPR": df.val_aupr}
     return {"mean of the lesions": df.val_aupr, **{c.removeprefix("val_aupr_"): df[c] for c in lesions}}
