@@ -133,9 +133,11 @@ def _remake(lesions: tuple[str, ...], chain: list[dict], data: str) -> list[str]
     config = chain[0].get("config", {})
     epochs = config.get("epochs", chain[0].get("epochs"))
     versions = f" PHOTOMETRIC={config['photometric']}" if "photometric" in config else ""  # the default has moved
+    loss = config.get("loss", "wbce")
+    extra = f" TRAIN_EXTRA='--loss {loss}'" if loss != "wbce" else ""  # a loss the recipe does not use
     command = {IDRID: f"make zoo-model DATA=/path/to/IDRiD LESION={','.join(lesions)} IDRID_EPOCHS={epochs or 48}"
-                      f"{versions}",
-               DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={epochs or 40}"}.get(data)
+                      f"{versions}{extra}",
+               DRIVE: f"make reproduce-drive DATA=/path/to/DRIVE DRIVE_EPOCHS={epochs or 40}{extra}"}.get(data)
     if not command:
         return []
     if len(chain) > 1:

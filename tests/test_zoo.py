@@ -194,6 +194,8 @@ def test_a_zoo_models_card_says_how_to_remake_it_and_what_it_learnt_of_other_cam
     assert "`make zoo-model DATA=/path/to/IDRiD LESION=EX IDRID_EPOCHS=28 PHOTOMETRIC=5`" in text
     assert "scored once (the official test set) on 1 photographs: IDRiD_55" in text
     assert "brought to the training photographs' median and 5 other-camera versions" in text
+    dice = replace(zoo_model, provenance=prov | {"config": {"epochs": 26, "photometric": 5, "loss": "wbce_dice"}})
+    assert "IDRID_EPOCHS=26 PHOTOMETRIC=5 TRAIN_EXTRA='--loss wbce_dice'`" in card("idrid-ex", dice)
     plain = card("idrid-ex", replace(made, provenance=made.provenance | {"held_out": figures}))
     assert "make zoo-model" not in plain and "It had" not in plain  # a development run, taught nothing of cameras
 
