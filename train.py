@@ -267,6 +267,9 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
     fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
 
     val_images = args.data / "val_images.csv"
+    if args.select_by != "val_aupr" and args.val_aupr_every <= 0:
+        warn(f"--select-by {args.select_by} scores whole validation photographs, which needs --val-aupr-every N > 0: "
+             f"the best epoch is chosen by {fallback}")
     if args.val_aupr_every > 0 and has_rows(val_images):
         from lesionseg.selection import ValImageScore
 

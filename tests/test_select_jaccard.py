@@ -69,3 +69,10 @@ def test_select_by_val_jaccard_refuses_a_model_of_several_lesions(tiny_ws, tmp_p
     with pytest.raises(PipelineError, match="--select-by val_aupr"):
         train.main(["--data", str(tiny_ws), "--checkpoints", str(tmp_path / "ck"), *TINY, "--epochs", "1",
                     "--val-aupr-every", "1", "--select-by", "val_jaccard"])
+
+
+def test_select_by_val_jaccard_without_whole_image_scoring_says_what_picks_the_epoch(tiny_ws, tmp_path, capsys):
+    assert train.main(["--data", str(tiny_ws), "--checkpoints", str(tmp_path / "ck"), *TINY, "--epochs", "1",
+                       "--select-by", "val_jaccard"]) == 0
+    assert "needs --val-aupr-every N > 0" in capsys.readouterr().err
+    assert "best_val_jaccard" not in json.loads((tmp_path / "ck" / "state.json").read_text())
