@@ -40,7 +40,8 @@ EPOCHS = 100  # the paper's
 STEPS_PER_EPOCH = 0  # 0: one pass over the training patches
 SAMPLING = "grid"  # grid (the paper): the extracted patches | crops: fresh crops each epoch from whole images
 LESION_CROP_SHARE = 0.5  # crops: share centred on a lesion pixel; the rest uniform in the field of view
-LESION_CROP_CENTRE = "pixel"  # crops: pixel (uniform over lesion pixels) | lesion (each lesion equally often)
+LESION_CROP_CENTRE = "pixel"  # crops: pixel (uniform over lesion pixels) | lesion (each lesion equally often) |
+#   sqrt-area (each lesion in proportion to the square root of its area)
 VAL_PATCHES = 0  # validation patches scored each epoch: 0 all, N an evenly spaced N, -1 none
 VAL_AUPR_EVERY = 0  # N > 0: every N epochs score the whole validation images and keep the best by AUPR
 SELECT_BY = "val_aupr"  # with VAL_AUPR_EVERY: val_aupr | val_jaccard (the optic disc: mean Jaccard, one region kept)
@@ -223,9 +224,12 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
     what = "any of the lesions" if prep.lesions else "lesions"
     if args.lesion_crop_centre == "pixel":
         how = "a pixel drawn over all lesion pixels"
+    elif args.lesion_crop_centre == "sqrt-area" and not prep.lesions:
+        how = f"each of {len(bank.lesion_starts) - 1} lesions in proportion to the square root of its area"
     elif prep.lesions:
         counts = ", ".join(f"{c} {n}" for c, n in zip(prep.lesions, np.diff(bank.kind_starts), strict=True))
-        how = f"each lesion kind equally often, then each of its lesions ({counts})"
+        weighed = " by the square root of its area" if args.lesion_crop_centre == "sqrt-area" else ""
+        how = f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
     else:
         how = f"each of {len(bank.lesion_starts) - 1} lesions equally often"
     versions = f" and {args.photometric} photometric versions of each" if args.photometric else ""
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
                "MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
                "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
-               "LESION_CROP_CENTRE": ["pixel", "lesion"], "SELECT_BY": ["val_aupr", "val_jaccard"]}
+               "LESION_CROP_CENTRE": ["pixel", "lesion", "sqrt-area"], "SELECT_BY": ["val_aupr", "val_jaccard"]}
     return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
 
 

@@ -33,7 +33,7 @@ from .parallel import pmap
 from .patches import training_mask
 from .prep import Prep, prepare_image
 
-CENTRES = ("pixel", "lesion")
+CENTRES = ("pixel", "lesion", "sqrt-area")
 JITTER = 0.25  # lesion crops: the lesion pixel lands within +-JITTER * size of the crop centre
 
 
@@ -116,8 +116,10 @@ def group_by_lesion(masks: list[np.ndarray], channels: int = 1) -> tuple[np.ndar
 def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, lesion_share: float,
               centre: str = "pixel") -> np.ndarray:
     """(count, 3) int64 rows (image, y0, x0) of the crops of one epoch: a function of (seed, epoch).
-    centre: lesion crops centred on a pixel drawn over all lesion pixels (`pixel`) or over one
-    lesion drawn uniformly (`lesion`; with several kinds, a kind drawn uniformly first)."""
+    centre: lesion crops centred on a pixel drawn over all lesion pixels (`pixel`), or over one
+    lesion drawn uniformly (`lesion`) or in proportion to the square root of its area (`sqrt-area`:
+    between the two, so large lesions are seen whole more often without drowning the small ones);
+    with several kinds, a kind is drawn uniformly first."""
     if centre not in CENTRES:
         raise ValueError(f"unknown lesion crop centre {centre!r}; use one of {', '.join(CENTRES)}")
     rng = np.random.default_rng([seed, epoch, 2718])
@@ -128,10 +130,11 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
     lesion = rng.random(count) < lesion_share
     if len(bank.lesion_pixels) == 0:
         lesion[:] = False
+    lesion_p = _root_area_weights(bank) if centre == "sqrt-area" and lesion.any() else None
     for k in range(count):
         if lesion[k]:
-            if centre == "lesion":
-                c = _draw_lesion(bank, rng)
+            if centre != "pixel":
+                c = _draw_lesion(bank, rng, lesion_p)
                 a, b = bank.lesion_starts[c], bank.lesion_starts[c + 1]
                 i, y, x = bank.lesion_pixels[bank.by_lesion[a + rng.integers(b - a)]]
             else:
@@ -150,13 +153,23 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
     return out
 
 
-def _draw_lesion(bank: ImageBank, rng: np.random.Generator) -> int:
-    """A lesion uniformly; with several kinds, a kind that has lesions uniformly, then one of its."""
+def _root_area_weights(bank: ImageBank) -> list[np.ndarray]:
+    """Per lesion kind, the draw probabilities of its lesions: the square root of each one's area."""
+    root = np.sqrt(np.diff(bank.lesion_starts).astype(np.float64))
+    kinds = bank.kind_starts if bank.channels > 1 else np.array([0, len(root)])
+    return [root[a:b] / root[a:b].sum() if b > a else root[a:b] for a, b in zip(kinds[:-1], kinds[1:], strict=True)]
+
+
+def _draw_lesion(bank: ImageBank, rng: np.random.Generator, p: list[np.ndarray] | None = None) -> int:
+    """A lesion uniformly (or with the probabilities p, one array per kind); with several kinds, a
+    kind that has lesions uniformly first, then one of its."""
     if bank.channels == 1:  # no kind draw: one lesion's runs keep the draws they always had
-        return int(rng.integers(len(bank.lesion_starts) - 1))
+        n = len(bank.lesion_starts) - 1
+        return int(rng.choice(n, p=p[0])) if p is not None else int(rng.integers(n))
     present = [k for k in range(bank.channels) if bank.kind_starts[k + 1] > bank.kind_starts[k]]
     k = present[rng.integers(len(present))]
-    return int(bank.kind_starts[k] + rng.integers(bank.kind_starts[k + 1] - bank.kind_starts[k]))
+    n = bank.kind_starts[k + 1] - bank.kind_starts[k]
+    return int(bank.kind_starts[k] + (rng.choice(n, p=p[k]) if p is not None else rng.integers(n)))
 
 
 def _cut(arr: np.ndarray, y: int, x: int, size: int) -> np.ndarray:

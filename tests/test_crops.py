@@ -115,3 +115,53 @@ def test_with_two_kinds_lesion_centres_draw_each_kind_equally_often():
     plan = crop_plan(bank, 16, 800, 5, 0, 1.0, "lesion")
     share = float(np.mean([y + 8 > 60 for _, y, _ in plan]))  # crops around the kind-1 lesion
     assert 0.42 < share < 0.58  # one kind in two, although it is one lesion of fourteen
+
+
+def _one_big_and_twenty_dots(channels: int = 1) -> tuple[ImageBank, int]:
+    """A 20 x 20 lesion (area 400, root 20) top left and twenty one-pixel dots (root 1 each) along the
+    bottom row: square-root weights give the big one half the draws, uniform ones 1 in 21."""
+    from lesionseg.crops import group_by_lesion
+
+    size = 160
+    m = np.zeros((size, size), np.uint8)
+    m[10:30, 10:30] = 1
+    m[150, 4 : 4 + 7 * 20 : 7] = 1
+    ys, xs = np.nonzero(m)
+    pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
+    order, starts, kinds = group_by_lesion([m])
+    assert sorted(np.diff(starts)) == [1] * 20 + [400]
+    return ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, channels,
+                     order, starts, kinds), size
+
+
+@pytest.mark.parametrize(("centre", "low", "high"), [("pixel", 0.9, 1.0), ("lesion", 0.01, 0.12),
+                                                      ("sqrt-area", 0.4, 0.6)])
+def test_sqrt_area_centres_sit_between_pixel_and_lesion_draws(centre, low, high):
+    b, _ = _one_big_and_twenty_dots()
+    crop = 32
+    plan = crop_plan(b, crop, 1000, 11, 0, 1.0, centre)
+    big = float(np.mean([y + crop // 2 < 80 for _, y, _ in plan]))  # crops around the big lesion
+    assert low < big < high
+    again = crop_plan(b, crop, 1000, 11, 0, 1.0, centre)
+    assert np.array_equal(plan, again)  # a function of (seed, epoch)
+
+
+def test_sqrt_area_centres_with_two_kinds_draw_the_kind_first():
+    from lesionseg.crops import group_by_lesion
+    from lesionseg.multi import pack
+
+    b1, size = _one_big_and_twenty_dots()
+    other = np.zeros((size, size), bool)
+    other[10:14, 140:144] = True  # kind 1: one small lesion, top right
+    m = pack([b1.masks[0].astype(bool), other])
+    ys, xs = np.nonzero(m)
+    pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
+    order, starts, kinds = group_by_lesion([m], 2)
+    bank = ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, 2, order,
+                     starts, kinds)
+    plan = crop_plan(bank, 32, 2000, 4, 0, 1.0, "sqrt-area")
+    top = [(y + 16 < 80, x + 16 > 110) for _, y, x in plan]
+    kind1 = np.mean([t and r for t, r in top])
+    big = np.mean([t and not r for t, r in top])
+    assert 0.42 < kind1 < 0.58  # one kind in two
+    assert 0.18 < big < 0.32  # then, within kind 0, the big lesion half the time
