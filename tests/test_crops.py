@@ -117,7 +117,7 @@ def test_with_two_kinds_lesion_centres_draw_each_kind_equally_often():
     assert 0.42 < share < 0.58  # one kind in two, although it is one lesion of fourteen
 
 
-def _one_big_and_twenty_dots(channels: int = 1) -> tuple[ImageBank, int]:
+def _one_big_and_twenty_dots() -> tuple[ImageBank, int]:
     """A 20 x 20 lesion (area 400, root 20) top left and twenty one-pixel dots (root 1 each) along the
     bottom row: square-root weights give the big one half the draws, uniform ones 1 in 21."""
     from lesionseg.crops import group_by_lesion
@@ -130,8 +130,8 @@ def _one_big_and_twenty_dots(channels: int = 1) -> tuple[ImageBank, int]:
     pixels = np.column_stack([np.zeros(len(ys)), ys, xs]).astype(np.int32)
     order, starts, kinds = group_by_lesion([m])
     assert sorted(np.diff(starts)) == [1] * 20 + [400]
-    return ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, channels,
-                     order, starts, kinds), size
+    return ImageBank([np.zeros((size, size, 3), np.uint8)], [m], [np.ones((size, size), bool)], pixels, 1, order,
+                     starts, kinds), size
 
 
 @pytest.mark.parametrize(("centre", "low", "high"), [("pixel", 0.9, 1.0), ("lesion", 0.01, 0.12),
