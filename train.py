@@ -222,16 +222,14 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, photometric_versions(args))
     crops = steps * args.batch_size  # whole batches of fresh crops
     what = "any of the lesions" if prep.lesions else "lesions"
+    weighed = " in proportion to the square root of its area" if args.lesion_crop_centre == "sqrt-area" else ""
     if args.lesion_crop_centre == "pixel":
         how = "a pixel drawn over all lesion pixels"
-    elif args.lesion_crop_centre == "sqrt-area" and not prep.lesions:
-        how = f"each of {len(bank.lesion_starts) - 1} lesions in proportion to the square root of its area"
     elif prep.lesions:
         counts = ", ".join(f"{c} {n}" for c, n in zip(prep.lesions, np.diff(bank.kind_starts), strict=True))
-        weighed = " by the square root of its area" if args.lesion_crop_centre == "sqrt-area" else ""
         how = f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
     else:
-        how = f"each of {len(bank.lesion_starts) - 1} lesions equally often"
+        how = f"each of {len(bank.lesion_starts) - 1} lesions{weighed or ' equally often'}"
     versions = f" and {args.photometric} photometric versions of each" if args.photometric else ""
     print(f"crops: {len(bank.images)} whole training images{versions} in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
@@ -295,13 +293,14 @@ def selection(args, prep, val_patches: bool) -> tuple[list, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from lesionseg.crops import CENTRES
     from lesionseg.model import ARCHITECTURES
 
     choices = {"ARCHITECTURE": list(ARCHITECTURES),
                "MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
                "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
-               "LESION_CROP_CENTRE": ["pixel", "lesion", "sqrt-area"], "SELECT_BY": ["val_aupr", "val_jaccard"]}
+               "LESION_CROP_CENTRE": list(CENTRES), "SELECT_BY": ["val_aupr", "val_jaccard"]}
     return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
 
 

@@ -165,3 +165,16 @@ def test_sqrt_area_centres_with_two_kinds_draw_the_kind_first():
     big = np.mean([t and not r for t, r in top])
     assert 0.42 < kind1 < 0.58  # one kind in two
     assert 0.18 < big < 0.32  # then, within kind 0, the big lesion half the time
+
+
+@pytest.mark.parametrize(("centre", "says"), [("sqrt-area", "lesions in proportion to the square root of its area"),
+                                              ("lesion", "lesions equally often")])
+def test_train_says_which_lesion_draw_its_crops_use(tiny_ws, tmp_path, capsys, centre, says):
+    from conftest import RECIPE, TINY
+
+    import train
+
+    assert train.main(["--data", str(tiny_ws), "--checkpoints", str(tmp_path / "ck"), *TINY, *RECIPE, "--epochs", "1",
+                       "--val-aupr-every", "0", "--lesion-crop-centre", centre]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("crops:"))
+    assert says in line and "each of " in line
