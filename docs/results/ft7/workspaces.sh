@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 RAW=${RAW:-../shared/data/IDRiD}
 PY=.venv/bin/python
-COMMON="--scale-by fov --fov-diameter 1706 --preprocess clahe --patch-size 256 --stride 128 --colour 161.5,80.5,14.5"
-build() {  # lesion, folder, scale
+# --fov-diameter is the field of view's width AT the working scale (--scale is then only the fallback for a
+# photograph without a field of view found): 1706 px is the zoo's half scale, 1279.5 px (1706 x 0.75) scale 0.375.
+COMMON="--scale-by fov --preprocess clahe --patch-size 256 --stride 128 --colour 161.5,80.5,14.5"
+build() {  # lesion, folder, scale, field-of-view width
   $PY gt_binary.py --raw "$RAW" --lesion "$1" --data "$2"
-  $PY extract_patches.py --data "$2" --scale "$3" $COMMON --test-fraction 0.2 --split-seed 42
+  $PY extract_patches.py --data "$2" --scale "$3" --fov-diameter "$4" $COMMON --test-fraction 0.2 --split-seed 42
   $PY traintest_split.py --data "$2" --val-fraction 0.1667 --seed 42
 }
-build OD runs/zoo/od/data 0.5 &
-build HE runs/zoo/he375/data 0.375
-wait
+if [ "${1:-}" != "he375" ]; then build OD runs/zoo/od/data 0.5 1706; fi
+rm -rf runs/zoo/he375/data
+build HE runs/zoo/he375/data 0.375 1279.5
