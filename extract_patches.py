@@ -30,7 +30,8 @@ DATA = Path("data")  # the workspace of gt_binary.py
 SCALE = 1.0  # working scale (the paper: 1); 0.5 halves each side, and the grid below is in scaled pixels
 SCALE_BY = "factor"  # factor: SCALE times each photograph's size (the paper) | fov: each photograph resampled
 # so that its field of view is as wide as SCALE times the training photographs' median (any camera)
-FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measured as said above
+FOV_DIAMETER = 0.0  # fov rule: that width at the working scale, in px; 0: measured as said above. Given, it
+# sets the size, and SCALE (then only for a photograph without a field of view) must agree with it
 LEVEL = 0.0  # > 0: each photograph first brought to this median brightness (largest of R, G, B) in its field
 # of view, as another camera's darker photographs would be; 0: as it is (the paper)
 COLOUR = ""  # R,G,B: instead, each channel brought to its own median in the field of view (light and colour
@@ -56,6 +57,7 @@ SEED = 42  # the draw of the negatives
 TEST_FRACTION = 0.2  # a layout without a testing set: traintest_split.py's --test-fraction and --seed, so that
 SPLIT_SEED = 42  # the photographs it will hold out give nothing to the measured fov width and colour medians
 WORKERS = default_workers()  # parallel processes
+SCALE_AGREEMENT = 0.1  # fov rule: a SCALE given with FOV_DIAMETER may differ from the scale it implies by this share
 
 CONSTANTS = script_constants(globals())
 
@@ -133,12 +135,25 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
     if args.fov_diameter <= 0 and not found:
         raise PipelineError(f"{args.data / 'manifest.csv'}: no training photograph shows a round field of view; "
                             "use --scale-by factor, or give --fov-diameter")
+    if args.fov_diameter > 0 and found and args.scale != SCALE:
+        _check_agree(args.scale, args.fov_diameter, float(np.median(found)), where)
     target = args.fov_diameter if args.fov_diameter > 0 else round(args.scale * float(np.median(found)), 1)
     prep = Prep(**settings, scale_by="fov", fov_diameter=target)
     if found:
         print(f"field of view: {len(found)} training photographs, diameter median {np.median(found):.0f} px "
               f"(range {min(found):.0f} to {max(found):.0f}); resampled to {target:g} px")
     return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)], measured
+
+
+def _check_agree(scale: float, diameter: float, median: float, where: Path) -> None:
+    """A --scale given with --fov-diameter must say the same size: the diameter wins and the scale is only the
+    fallback for a photograph without a field of view, so a mismatch would silently train at another scale."""
+    implied = diameter / median
+    if abs(implied / scale - 1) > SCALE_AGREEMENT:
+        raise PipelineError(
+            f"{where}: --scale {scale:g} and --fov-diameter {diameter:g} disagree: the training photographs' fields "
+            f"of view (median {median:.0f} px) at {diameter:g} px are scale {implied:.2f}, and the diameter wins. "
+            f"Give --fov-diameter {scale * median:.1f} for scale {scale:g}, or leave --fov-diameter out to measure it")
 
 
 def build_parser() -> argparse.ArgumentParser:

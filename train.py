@@ -14,12 +14,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from lesionseg.cli import constants_parser, script_constants
+from lesionseg.devices import Runtime, input_kind, setup
 from lesionseg.errors import PipelineError, run_cli, warn
-from lesionseg.multi import mask_column, parse_weights, per_lesion_weights
-from lesionseg.quiet import quiet_tensorflow
+from lesionseg.multi import parse_weights, per_lesion_weights
 
 DATA = Path("data")  # the workspace: train.csv, val.csv, val_images.csv
 CHECKPOINTS = Path("checkpoints")  # the run folder: resumed when it holds a run
@@ -72,69 +70,6 @@ TENSORBOARD = True  # TensorBoard logs in checkpoints/tensorboard/
 CONSTANTS = script_constants(globals())
 
 
-class OneDevice:
-    """The strategy of a backend other than TensorFlow: one device, nothing to distribute."""
-
-    num_replicas_in_sync = 1
-
-    def scope(self):
-        import contextlib
-
-        return contextlib.nullcontext()
-
-
-def setup(args):
-    """Devices, determinism, precision; returns the distribution strategy and the device names."""
-    quiet_tensorflow()
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return setup_other(args, keras)
-    import tensorflow as tf
-
-    if args.threads > 0:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    if args.logical_cpus > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
-    keras.utils.set_random_seed(args.seed)
-    tf.config.experimental.enable_op_determinism()
-    gpus = tf.config.list_logical_devices("GPU")
-    policy = args.mixed_precision
-    if policy == "auto":
-        policy = "mixed_float16" if gpus else "mixed_bfloat16"
-    keras.mixed_precision.set_dtype_policy("float32" if policy == "off" else policy)
-    devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
-    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy(), devices
-
-
-def setup_other(args, keras):
-    """Keras on JAX or PyTorch: seeded, one device, the numpy input; `auto` precision is bfloat16."""
-    if args.input == "tfdata":
-        raise PipelineError(f"--input tfdata needs the TensorFlow backend, not {keras.backend.backend()}; "
-                            "use --input numpy (or auto)")
-    if args.logical_cpus > 1 or args.threads > 0:
-        warn("--logical-cpus and --threads apply to TensorFlow only; ignored")
-    keras.utils.set_random_seed(args.seed)
-    policy = "mixed_bfloat16" if args.mixed_precision == "auto" else args.mixed_precision
-    keras.mixed_precision.set_dtype_policy("float32" if policy == "off" else policy)
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return OneDevice(), [str(d) for d in jax.devices()[:1]]
-    return OneDevice(), [keras.backend.backend()]
-
-
-def input_kind(args) -> str:
-    """tfdata or numpy: what --input auto means under the current backend."""
-    import keras
-
-    if args.input != "auto":
-        return args.input
-    return "tfdata" if keras.backend.backend() == "tensorflow" else "numpy"
-
-
 def started_as(started_from: dict | None, outputs: tuple[str, ...]) -> str:
     """The name of a one-output model's structure: a fine-tune of a named model (a shipped OD model)
     keeps its name, since a one-lesion workspace does not record which lesion it holds. Read from the
@@ -143,15 +78,6 @@ def started_as(started_from: dict | None, outputs: tuple[str, ...]) -> str:
 
     lesions = (started_from or {}).get("lesions", [])
     return lesions[0] if len(lesions) == 1 and not outputs else SINGLE
-
-
-def subset(items: list[str], n: int) -> list[str]:
-    """VAL_PATCHES: all (0), none (-1), or n evenly spaced items (a fixed, seed-free choice)."""
-    if n == 0 or not items:
-        return items
-    if n < 0:
-        return []
-    return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int)))]
 
 
 def learning_rate(args, steps_per_epoch: int):
@@ -205,7 +131,7 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
 
     aug = Augment(True, args.brightness_delta, args.hue_delta, args.rotations, args.contrast_delta) \
         if args.augment else None
-    numpy_input = input_kind(args) == "numpy"
+    numpy_input = input_kind(args.input) == "numpy"
     if args.sampling == "grid" and numpy_input:
         images, masks = arrays.decode_patches(train_imgs, train_masks, prep.channels, args.input_threads)
         print(f"input: numpy, {len(images)} training patches in memory ({(images.nbytes + masks.nbytes) / 2**30:.2f} "
@@ -217,19 +143,12 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
 
         return training_dataset(train_imgs, train_masks, args.batch_size, args.seed, start, args.epochs, aug,
                                 per_epoch=per_epoch, drop_remainder=multi, channels=prep.channels)
-    from lesionseg.crops import crop_dataset, crop_table, load_bank
+    from lesionseg.crops import crop_dataset, crop_table, describe_draw, load_bank
 
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, photometric_versions(args))
     crops = steps * args.batch_size  # whole batches of fresh crops
     what = "any of the lesions" if prep.lesions else "lesions"
-    weighed = " in proportion to the square root of its area" if args.lesion_crop_centre == "sqrt-area" else ""
-    if args.lesion_crop_centre == "pixel":
-        how = "a pixel drawn over all lesion pixels"
-    elif prep.lesions:
-        counts = ", ".join(f"{c} {n}" for c, n in zip(prep.lesions, np.diff(bank.kind_starts), strict=True))
-        how = f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
-    else:
-        how = f"each of {len(bank.lesion_starts) - 1} lesions{weighed or ' equally often'}"
+    how = describe_draw(bank, prep.lesions, args.lesion_crop_centre)
     versions = f" and {args.photometric} photometric versions of each" if args.photometric else ""
     print(f"crops: {len(bank.images)} whole training images{versions} in memory, {crops} fresh {patch} px crops "
           f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
@@ -250,7 +169,7 @@ def photometric_versions(args):
 
 def validation_data(args, images: list[str], masks: list[str], channels: int, multi: bool):
     """The validation patches in order: tf.data, or held in memory for the numpy input."""
-    if input_kind(args) == "numpy":
+    if input_kind(args.input) == "numpy":
         from lesionseg.arrays import EvalBatches, decode_patches
 
         return EvalBatches(*decode_patches(images, masks, channels, args.input_threads), args.batch_size, multi)
@@ -259,47 +178,15 @@ def validation_data(args, images: list[str], masks: list[str], channels: int, mu
     return eval_dataset(images, masks, args.batch_size, multi, channels)
 
 
-def selection(args, prep, val_patches: bool) -> tuple[list, str]:
-    """What picks the best epoch: whole validation images' AUPR (or, for the optic disc, their mean
-    Jaccard: --select-by) when asked for and possible, else the validation loss, else (no validation
-    patches) the training loss; returns the extra callbacks and the monitored figure."""
-    from lesionseg.imageio import has_rows, read_csv
-
-    monitor = "val_loss" if val_patches else "loss"
-    fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
-
-    val_images = args.data / "val_images.csv"
-    if args.select_by != "val_aupr" and args.val_aupr_every <= 0:
-        warn(f"--select-by {args.select_by} scores whole validation photographs, which needs --val-aupr-every N > 0: "
-             f"the best epoch is chosen by {fallback}")
-    if args.val_aupr_every > 0 and has_rows(val_images):
-        from lesionseg.selection import ValImageScore
-
-        table = read_csv(val_images, ["image", "mask", *(mask_column(c) for c in prep.lesions)],
-                         "run traintest_split.py again")
-        if args.select_by == "val_jaccard" and prep.channels != 1:
-            raise PipelineError("--select-by val_jaccard scores one structure (the optic disc); "
-                                f"this workspace has {prep.channels}: use --select-by val_aupr")
-        scorer = ValImageScore(table, args.data, prep, args.val_aupr_every, args.epochs,
-                               jaccard=args.select_by == "val_jaccard")
-        if any(scorer.present):
-            return [scorer], args.select_by
-        warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by "
-             f"{fallback}")
-        return [], monitor
-    if args.val_aupr_every > 0:
-        warn(f"{val_images} lists no validation images: the best epoch is chosen by {fallback}")
-    return [], monitor
-
-
 def build_parser() -> argparse.ArgumentParser:
     from lesionseg.crops import CENTRES
+    from lesionseg.devices import INPUTS, PRECISIONS
     from lesionseg.model import ARCHITECTURES
 
     choices = {"ARCHITECTURE": list(ARCHITECTURES),
-               "MIXED_PRECISION": ["off", "auto", "mixed_float16", "mixed_bfloat16"],
+               "MIXED_PRECISION": list(PRECISIONS),
                "LOSS": ["wbce", "wbce_dice", "wbce_cldice"], "LR_SCHEDULE": ["constant", "cosine"],
-               "SAMPLING": ["grid", "crops"], "INPUT": ["auto", "tfdata", "numpy"],
+               "SAMPLING": ["grid", "crops"], "INPUT": list(INPUTS),
                "LESION_CROP_CENTRE": list(CENTRES), "SELECT_BY": ["val_aupr", "val_jaccard"]}
     return constants_parser(__doc__, CONSTANTS, choices, types={"POS_WEIGHT": parse_weights})
 
@@ -312,25 +199,26 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError("--photometric needs --sampling crops (the versions are of whole photographs)")
     if args.photometric_chance and not args.photometric:
         raise PipelineError("--photometric-chance changes the photometric versions: give --photometric N too")
-    strategy, devices = setup(args)
+    strategy, devices = setup(Runtime(args.seed, args.threads, args.logical_cpus, args.mixed_precision, args.input))
 
     import keras
     from PIL import Image
 
     from lesionseg import checkpoints as ck
     from lesionseg import photometric, trainlog
-    from lesionseg.arrays import load_patch_table
+    from lesionseg.arrays import evenly_spaced, load_patch_table
     from lesionseg.bundle import Bundle
     from lesionseg.imageio import has_rows
     from lesionseg.model import size_multiple
     from lesionseg.prep import PREP_FILE, Prep
+    from lesionseg.selection import epoch_scorers
     from lesionseg.split import split_record
     from lesionseg.trainconfig import TrainConfig
 
     train_imgs, train_masks = load_patch_table(args.data / "train.csv", args.data)
     val_csv = args.data / "val.csv"
     val_imgs, val_masks = load_patch_table(val_csv, args.data) if has_rows(val_csv) else ([], [])
-    val_imgs, val_masks = subset(val_imgs, args.val_patches), subset(val_masks, args.val_patches)
+    val_imgs, val_masks = evenly_spaced(val_imgs, args.val_patches), evenly_spaced(val_masks, args.val_patches)
     prep = Prep.read(args.data / "patches" / PREP_FILE)
     weights = per_lesion_weights(args.pos_weight, prep.lesions)
     pos_weight = list(weights) if isinstance(weights, tuple) else weights  # as state.json stores it
@@ -374,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
 
     train_ds = training_data(args, train_imgs, train_masks, prep, patch, per_epoch, steps, start, multi)
     val_ds = validation_data(args, val_imgs, val_masks, prep.channels, multi) if val_imgs else None
-    scorers, monitor = selection(args, prep, bool(val_imgs))
+    scorers, monitor = epoch_scorers(args.data, prep, select_by=args.select_by, every=args.val_aupr_every,
+                                     epochs=args.epochs, val_patches=bool(val_imgs))
     log = trainlog.EpochLog(folder, val_imgs, val_masks, args.preview_patches, prep.channels)
     saver = ck.EpochCheckpoint(folder, config.as_dict(), args.keep_last, state, log, monitor, args.max_minutes * 60)
     callbacks = [trainlog.EpochTimer(), *scorers, saver]

@@ -36,6 +36,15 @@ def load_patch_table(csv: Path, data: Path) -> tuple[list[str], list[str]]:
     return images, masks
 
 
+def evenly_spaced(items: list[str], n: int) -> list[str]:
+    """train.py's VAL_PATCHES: all (0), none (-1), or n evenly spaced items (a fixed, seed-free choice)."""
+    if n == 0 or not items:
+        return items
+    if n < 0:
+        return []
+    return [items[i] for i in sorted(set(np.linspace(0, len(items) - 1, min(n, len(items))).astype(int)))]
+
+
 def epoch_orders(n: int, seed: int, start: int, stop: int, shuffle: bool, length: int | None = None) -> np.ndarray:
     """Row e - start: the patch order of epoch e (`length` draws, n by default), a function of (seed, e)."""
     length = length or n

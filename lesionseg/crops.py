@@ -153,6 +153,17 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
     return out
 
 
+def describe_draw(bank: ImageBank, lesions: tuple[str, ...] | list[str], centre: str) -> str:
+    """How a run's lesion crops find their lesions, in words for its log (one owner of that sentence)."""
+    if centre == "pixel":
+        return "a pixel drawn over all lesion pixels"
+    weighed = " in proportion to the square root of its area" if centre == "sqrt-area" else ""
+    if lesions:
+        counts = ", ".join(f"{c} {n}" for c, n in zip(lesions, np.diff(bank.kind_starts), strict=True))
+        return f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
+    return f"each of {len(bank.lesion_starts) - 1} lesions{weighed or ' equally often'}"
+
+
 def _root_area_weights(bank: ImageBank) -> list[np.ndarray]:
     """Per lesion kind, the draw probabilities of its lesions: the square root of each one's area."""
     root = np.sqrt(np.diff(bank.lesion_starts).astype(np.float64))

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .errors import warn
+from .errors import PipelineError, warn
 from .evaluation import read_truths
 from .imageio import read_rgb, resolve
 from .metrics import ThresholdCounts, average_precision, choose_threshold
@@ -85,3 +85,33 @@ class ValImageScore(keras.callbacks.Callback):
             logs["aupr_seconds"] = round(time.perf_counter() - t, 2)
 
 
+
+
+def epoch_scorers(data: Path, prep: Prep, *, select_by: str, every: int, epochs: int,
+                  val_patches: bool) -> tuple[list[ValImageScore], str]:
+    """What picks the best epoch: whole validation images' AUPR (or, for the optic disc, their mean
+    Jaccard: select_by) when asked for (every > 0) and possible, else the validation loss, else (no
+    validation patches) the training loss; returns the callbacks and the monitored figure."""
+    from .imageio import has_rows, read_csv
+    from .multi import mask_column
+
+    monitor = "val_loss" if val_patches else "loss"
+    fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
+    val_images = data / "val_images.csv"
+    if select_by != "val_aupr" and every <= 0:
+        warn(f"--select-by {select_by} scores whole validation photographs, which needs --val-aupr-every N > 0: "
+             f"the best epoch is chosen by {fallback}")
+    if every > 0 and has_rows(val_images):
+        table = read_csv(val_images, ["image", "mask", *(mask_column(c) for c in prep.lesions)],
+                         "run traintest_split.py again")
+        if select_by == "val_jaccard" and prep.channels != 1:
+            raise PipelineError("--select-by val_jaccard scores one structure (the optic disc); "
+                                f"this workspace has {prep.channels}: use --select-by val_aupr")
+        scorer = ValImageScore(table, data, prep, every, epochs, jaccard=select_by == "val_jaccard")
+        if any(scorer.present):
+            return [scorer], select_by
+        warn(f"no image of {val_images} shows a lesion, so it has no AUPR: the best epoch is chosen by {fallback}")
+        return [], monitor
+    if every > 0:
+        warn(f"{val_images} lists no validation images: the best epoch is chosen by {fallback}")
+    return [], monitor

@@ -74,3 +74,12 @@ def test_crop_batches_equal_the_tf_data_batches(tiny_ws):
     for (gx, gy), (wx, wy) in zip(got, want, strict=True):
         assert np.array_equal(gy, wy.numpy())
         assert np.abs(gx - wx.numpy()).max() <= PHOTOMETRIC_TOLERANCE
+
+
+def test_validation_patches_are_an_even_fixed_spread():
+    """VAL_PATCHES: 0 keeps all, -1 none, N a spread over the whole list (patches are listed image by
+    image, so every image keeps some) that does not depend on any seed."""
+    items = [f"p{i}" for i in range(10)]
+    assert arrays.evenly_spaced(items, 0) == items and arrays.evenly_spaced(items, -1) == []
+    assert arrays.evenly_spaced(items, 3) == ["p0", "p4", "p9"]
+    assert arrays.evenly_spaced(items, 50) == items and arrays.evenly_spaced([], 3) == []

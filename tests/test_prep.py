@@ -357,3 +357,31 @@ def test_a_layout_with_a_testing_set_measures_colour_on_every_training_photograp
     want = tuple(round(float(v), 1) for v in np.median(np.stack(found), axis=0))
     assert Prep.read(ws / "patches" / "prep.json").colour == want
     assert json.loads((ws / "patches" / MEASURED_FILE).read_text())["stems"] == sorted(training.stem)
+
+
+def test_a_scale_that_disagrees_with_the_given_field_of_view_is_refused(tmp_path):
+    """--fov-diameter sets the working size and --scale is only the fallback, so a --scale 0.375 beside a
+    half-scale diameter once trained a whole run at half scale unnoticed: now it stops with the diameter
+    that would give that scale. A scale that agrees (within 10%) is accepted."""
+    import gt_binary
+    from lesionseg.errors import PipelineError
+    from lesionseg.fov import fov_diameter
+    from lesionseg.synthetic import fundus
+
+    raw = tmp_path / "raw"
+    (raw / "images").mkdir(parents=True)
+    (raw / "masks").mkdir()
+    img, mask = fundus(640, 424, seed=3, n_clusters=3)
+    Image.fromarray(img).save(raw / "images" / "im0.png")
+    Image.fromarray(mask.astype(np.uint8) * 255).save(raw / "masks" / "im0.png")
+    ws = tmp_path / "ws"
+    gt_binary.main(["--raw", str(raw), "--data", str(ws), "--workers", "1"])
+    half = 0.5 * fov_diameter(img)
+    flags = ["--data", str(ws), "--scale-by", "fov", "--patch-size", "64", "--stride", "32", "--workers", "1",
+             "--test-fraction", "0", "--fov-diameter", f"{half:.1f}"]
+    with pytest.raises(PipelineError, match=f"scale 0.50.*--fov-diameter {0.375 * fov_diameter(img):.1f} for scale "
+                                            "0.375"):
+        extract_patches.main([*flags, "--scale", "0.375"])
+    assert not (ws / "patches").exists()
+    extract_patches.main([*flags, "--scale", "0.5"])
+    assert Prep.read(ws / "patches" / "prep.json").fov_diameter == pytest.approx(half, abs=0.05)
