@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         raise PipelineError("--photometric needs --sampling crops (the versions are of whole photographs)")
     if args.photometric_chance and not args.photometric:
         raise PipelineError("--photometric-chance changes the photometric versions: give --photometric N too")
-    strategy, devices = setup(Runtime(args.seed, args.threads, args.logical_cpus, args.mixed_precision, args.input))
+    strategy, devices = setup(Runtime(seed=args.seed, threads=args.threads, logical_cpus=args.logical_cpus,
+                                      mixed_precision=args.mixed_precision, input=args.input))
 
     import keras
     from PIL import Image
