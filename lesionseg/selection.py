@@ -21,8 +21,9 @@ import pandas as pd
 
 from .errors import PipelineError, warn
 from .evaluation import read_truths
-from .imageio import read_rgb, resolve
+from .imageio import has_rows, read_csv, read_rgb, resolve
 from .metrics import ThresholdCounts, average_precision, choose_threshold
+from .multi import mask_column
 from .predict import Inference
 from .predictor import Predictor
 from .prep import Prep, to_original
@@ -85,16 +86,11 @@ class ValImageScore(keras.callbacks.Callback):
             logs["aupr_seconds"] = round(time.perf_counter() - t, 2)
 
 
-
-
 def epoch_scorers(data: Path, prep: Prep, *, select_by: str, every: int, epochs: int,
                   val_patches: bool) -> tuple[list[ValImageScore], str]:
     """What picks the best epoch: whole validation images' AUPR (or, for the optic disc, their mean
     Jaccard: select_by) when asked for (every > 0) and possible, else the validation loss, else (no
     validation patches) the training loss; returns the callbacks and the monitored figure."""
-    from .imageio import has_rows, read_csv
-    from .multi import mask_column
-
     monitor = "val_loss" if val_patches else "loss"
     fallback = "validation loss" if val_patches else "training loss (there are no validation patches)"
     val_images = data / "val_images.csv"
