@@ -147,11 +147,10 @@ def training_data(args, train_imgs: list[str], train_masks: list[str], prep, pat
 
     bank = load_bank(args.data / "train.csv", args.data, prep, args.workers, photometric_versions(args))
     crops = steps * args.batch_size  # whole batches of fresh crops
-    what = "any of the lesions" if prep.lesions else "lesions"
-    how = describe_draw(bank, prep.lesions, args.lesion_crop_centre)
     versions = f" and {args.photometric} photometric versions of each" if args.photometric else ""
+    centred = describe_draw(bank, prep.lesions, args.lesion_crop_centre)
     print(f"crops: {len(bank.images)} whole training images{versions} in memory, {crops} fresh {patch} px crops "
-          f"per epoch ({args.lesion_crop_share:.0%} centred on {what}: {how})")
+          f"per epoch ({args.lesion_crop_share:.0%} centred on {centred})")
     if numpy_input:
         table = crop_table(bank, patch, args.seed, start, args.epochs, crops, args.lesion_crop_share,
                            args.lesion_crop_centre)

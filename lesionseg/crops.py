@@ -154,14 +154,18 @@ def crop_plan(bank: ImageBank, size: int, count: int, seed: int, epoch: int, les
 
 
 def describe_draw(bank: ImageBank, lesions: tuple[str, ...] | list[str], centre: str) -> str:
-    """How a run's lesion crops find their lesions, in words for its log (one owner of that sentence)."""
-    if centre == "pixel":
-        return "a pixel drawn over all lesion pixels"
+    """What a run's lesion crops are centred on and how it is drawn, in words for its log (one owner of that
+    sentence)."""
+    what = "any of the lesions" if lesions else "lesions"
     weighed = " in proportion to the square root of its area" if centre == "sqrt-area" else ""
-    if lesions:
+    if centre == "pixel":
+        how = "a pixel drawn over all lesion pixels"
+    elif lesions:
         counts = ", ".join(f"{c} {n}" for c, n in zip(lesions, np.diff(bank.kind_starts), strict=True))
-        return f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
-    return f"each of {len(bank.lesion_starts) - 1} lesions{weighed or ' equally often'}"
+        how = f"each lesion kind equally often, then each of its lesions{weighed} ({counts})"
+    else:
+        how = f"each of {len(bank.lesion_starts) - 1} lesions{weighed or ' equally often'}"
+    return f"{what}: {how}"
 
 
 def _root_area_weights(bank: ImageBank) -> list[np.ndarray]:

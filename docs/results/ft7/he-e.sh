@@ -3,13 +3,7 @@
 # 44 epochs instead of 26 (the budget lever on a faster machine). Resumes where it stopped when run again.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-[ -d runs/zoo/he/data ] || {
-  RAW=${RAW:-../shared/data/IDRiD}
-  .venv/bin/python gt_binary.py --raw "$RAW" --lesion HE --data runs/zoo/he/data
-  .venv/bin/python extract_patches.py --data runs/zoo/he/data --scale 0.5 --scale-by fov --fov-diameter 1706 \
-    --preprocess clahe --patch-size 256 --stride 128 --colour 161.5,80.5,14.5 --test-fraction 0.2 --split-seed 42
-  .venv/bin/python traintest_split.py --data runs/zoo/he/data --val-fraction 0.1667 --seed 42
-}
+docs/results/ft7/workspaces.sh he
 exec .venv/bin/python train.py --data runs/zoo/he/data --checkpoints runs/ft7/he-e --base-filters 8 --depth 6 \
   --epochs 44 --steps-per-epoch 100 --learning-rate 1e-3 --brightness-delta 0.1 --hue-delta 0.02 --sampling crops \
   --lesion-crop-centre lesion --lr-schedule cosine --val-patches 200 --val-aupr-every 2 --photometric 5 \
