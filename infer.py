@@ -91,19 +91,20 @@ def model_folder(checkpoints: Path, shipped: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from lesionseg import zoo
+
+    if args.list_models:  # read from the bundles alone: no network is loaded, nor Keras
+        return zoo.main(["--models", str(beside_script(args.zoo))])
     quiet_tensorflow()
 
     from tqdm import tqdm
 
-    from lesionseg import zoo
     from lesionseg.batch import continues, failures, list_inputs, pipelined, share, tables
     from lesionseg.engines import describe
     from lesionseg.predict import Inference
     from lesionseg.rowlog import RowLog
     from lesionseg.segmenting import Segmenter
 
-    if args.list_models:
-        return zoo.main(["--models", str(beside_script(args.zoo))])
     if not args.inputs:
         raise PipelineError("no photographs given: name image files, folders, glob patterns or CSV files of paths")
     if args.models:

@@ -18,6 +18,7 @@ from lesionseg.cli import constants_parser, script_constants
 from lesionseg.devices import Runtime, input_kind, setup
 from lesionseg.errors import PipelineError, run_cli, warn
 from lesionseg.multi import parse_weights, per_lesion_weights
+from lesionseg.quiet import quiet_tensorflow
 
 DATA = Path("data")  # the workspace: train.csv, val.csv, val_images.csv
 CHECKPOINTS = Path("checkpoints")  # the run folder: resumed when it holds a run
@@ -178,6 +179,7 @@ def validation_data(args, images: list[str], masks: list[str], channels: int, mu
 
 
 def build_parser() -> argparse.ArgumentParser:
+    quiet_tensorflow()  # first: the choices below come from modules that load Keras, and its start-up noise
     from lesionseg.crops import CENTRES
     from lesionseg.devices import INPUTS, PRECISIONS
     from lesionseg.model import ARCHITECTURES

@@ -39,6 +39,12 @@ RECORD_FILE = "export.json"  # a cached export's record, as bundle.json's export
 SHAPES_KEPT = 4  # compiled input shapes an OpenVINO network keeps (one camera's photographs share one)
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic of an engine's float32 logits, in NumPy: the project's one sigmoid outside the graph,
+    here and not beside the network so that what reads probabilities need not load Keras."""
+    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(np.float32)  # overflow-free
+
+
 class Network(Protocol):
     """What prediction needs from a network: its float32 logits for a batch of prepared inputs."""
 

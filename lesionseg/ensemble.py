@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .bundle import BUNDLE_FILE, Bundle
-from .engines import Network, logits_each
+from .engines import Network, logits_each, sigmoid
 from .errors import PipelineError, run_cli
 
 MEMBERS = "members"
@@ -48,7 +48,6 @@ class MeanNetwork:
 
     @staticmethod
     def _mean(per_member: list[np.ndarray]) -> np.ndarray:
-        from .model import sigmoid
 
         p = np.mean([sigmoid(x) for x in per_member], axis=0)
         p = np.clip(p, EPSILON, 1 - EPSILON)

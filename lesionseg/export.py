@@ -69,8 +69,17 @@ def export_onnx(folder: Path, cache: bool = False) -> dict:
     import keras
 
     from .checkpoints import EXPORT, load_trained, model_bundle
-    from .engines import ENGINES, RECORD_FILE, OnnxRuntimeNetwork, OpenVINONetwork, cache_folder, file_digest, installed
-    from .model import input_multiple, model_outputs, sigmoid
+    from .engines import (
+        ENGINES,
+        RECORD_FILE,
+        OnnxRuntimeNetwork,
+        OpenVINONetwork,
+        cache_folder,
+        file_digest,
+        installed,
+        sigmoid,
+    )
+    from .model import input_multiple, model_outputs
 
     model = load_trained(folder)
     bundle = model_bundle(model, folder, thresholds_optional=True)

@@ -16,7 +16,6 @@ to store it.
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import layers
 
 from .attention import cbam, cffa
@@ -100,11 +99,6 @@ def conv_flops(model: keras.Model, height: int, width: int) -> float:
             kh, kw, cin, cout = layer.kernel.shape
             total += 2 * kh * kw * cin * cout * (height // scale) * (width // scale)
     return total
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic of the model's float32 logits, in NumPy: the project's one sigmoid outside the graph."""
-    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(np.float32)  # overflow-free
 
 
 def model_depth(model: keras.Model) -> int:

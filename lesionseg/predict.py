@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from .components import hull_levels, keep_largest
-from .engines import Network, as_network, logits_each
+from .engines import Network, as_network, logits_each, sigmoid
 from .errors import PipelineError
-from .model import sigmoid
 from .prep import resample_image, to_original
 from .tiling import Stitcher, crop, gaussian_weights, grid, pad_to
 

@@ -23,10 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .bundle import BUNDLE_FILE, Bundle
-from .checkpoints import EXPORT, load_trained, model_bundle, save_model
 from .errors import PipelineError, run_cli
 from .imageio import atomic_path
-from .model import rebuild
 from .multi import by_lesion
 
 MODELS = Path("models")
@@ -66,7 +64,9 @@ def record(dest: Path, report: str, results: Path) -> Bundle:
 def export(checkpoints: Path, dest: Path, structure: str | None = None) -> Path:
     """Write what inference needs from a checkpoints folder to `dest` (the weights and the bundle, in
     its current format, its one output named `structure` when given); refuses an unevaluated run."""
+    from .checkpoints import EXPORT, load_trained, model_bundle, save_model
     from .ensemble import holds_model, member_folders
+    from .model import rebuild
 
     if not holds_model(checkpoints):
         raise PipelineError(f"{checkpoints / EXPORT}: missing; train and evaluate the run before shipping it")
@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.run is None:
         raise PipelineError("give --run (the run to ship) or --official (its official-test results)")
+    from .quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # Keras loaded without its start-up noise, before the imports below load it
+    from .checkpoints import EXPORT
+
     stage = _staging(dest)
     export(args.run / "checkpoints", stage, args.structure)
     if args.onnx:

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from .engines import sigmoid
 from .imageio import atomic_path, write_csv
-from .model import sigmoid
 from .multi import unpack
 
 matplotlib.use("Agg")

@@ -32,6 +32,12 @@ def test_each_constant_at_the_top_is_a_flag_and_nothing_else_is(name):
     assert {k.lower() for k in assigned} <= flags
 
 
+def _quiet_run(args: list[str]) -> subprocess.CompletedProcess:
+    """A Python run as a user starts it: without the TF_CPP variables that hide the noise."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
 def test_noise_lines_are_held_back_and_the_rest_passes(capfd):
     with filtered_stderr(("Could not find cuda drivers",)):
         os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\n")
@@ -41,12 +47,29 @@ def test_noise_lines_are_held_back_and_the_rest_passes(capfd):
 
 
 def test_loading_tensorflow_prints_no_error_lines():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
     code = ("from lesionseg.quiet import quiet_tensorflow; quiet_tensorflow(); import keras; "
             "print(float(keras.ops.sum(keras.ops.ones(3))))")
-    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    res = _quiet_run(["-c", code])
     assert res.returncode == 0 and res.stdout.strip() == "3.0"
     assert res.stderr == "", res.stderr
+
+
+@pytest.mark.parametrize("args", [["train.py", "--help"], ["evaluate.py", "--help"], ["infer.py", "--help"],
+                                  ["-m", "lesionseg.ship", "--help"], ["bench/largest_component.py", "--help"]])
+def test_a_script_that_loads_keras_to_build_its_flags_prints_no_start_up_noise(args):
+    res = _quiet_run(args)
+    assert res.returncode == 0 and "usage:" in res.stdout
+    assert res.stderr == "", res.stderr
+
+
+def test_listing_the_shipped_models_reads_their_bundles_without_loading_a_network():
+    code = ("import sys, infer; code = infer.main(['--list-models']); "
+            "print('loaded' if 'tensorflow' in sys.modules or 'keras' in sys.modules else 'light', code)")
+    res = _quiet_run(["-c", code])
+    assert res.stderr == "", res.stderr
+    shipped = sorted(p.name for p in (ROOT / "models").iterdir() if (p / "bundle.json").is_file())
+    assert shipped and all(name in res.stdout for name in shipped)
+    assert res.stdout.split()[-2:] == ["light", "0"]
 
 
 def test_each_constant_s_comment_is_its_help_text():

@@ -16,10 +16,10 @@ import evaluate
 import infer
 from lesionseg import ship
 from lesionseg.bundle import Bundle
+from lesionseg.engines import sigmoid
 from lesionseg.ensemble import MeanNetwork, assemble
 from lesionseg.errors import PipelineError
 from lesionseg.imageio import read_rgb, resolve
-from lesionseg.model import sigmoid
 from lesionseg.predictor import Predictor
 
 EVAL = ["--patch-size", "64", "--stride", "32", "--overlays", "0"]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The zoo workspaces the decisions of docs/results/ft7 need, built from the raw download (the run folders are not
 # kept in the repository). Deterministic: the same split and patches as before. A workspace that is already
-# there is left alone, so a run reading it is never pulled from under. Usage: workspaces.sh [od] [he] [he375]
-# (none: all three).
+# there is left alone, so a run reading it is never pulled from under. Usage: workspaces.sh [od] [he] [he375] [ex] [ma]
+# (none: all five).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 RAW=${RAW:-../shared/data/IDRiD}
@@ -16,11 +16,13 @@ build() {  # lesion, folder, scale, field-of-view width
   $PY extract_patches.py --data "$2" --scale "$3" --fov-diameter "$4" $COMMON --test-fraction 0.2 --split-seed 42
   $PY traintest_split.py --data "$2" --val-fraction 0.1667 --seed 42
 }
-for name in ${@:-od he he375}; do
+for name in ${@:-od he he375 ex ma}; do
   case "$name" in
     od) build OD runs/zoo/od/data 0.5 1706 ;;
     he) build HE runs/zoo/he/data 0.5 1706 ;;
     he375) build HE runs/zoo/he375/data 0.375 1279.5 ;;
-    *) echo "usage: $0 [od] [he] [he375]" >&2; exit 2 ;;
+    ex) build EX runs/zoo/ex/data 0.5 1706 ;;
+    ma) build MA runs/zoo/ma/data 0.5 1706 ;;
+    *) echo "usage: $0 [od] [he] [he375] [ex] [ma]" >&2; exit 2 ;;
   esac
 done

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/../../../.."
 exec .venv/bin/python train.py --data "runs/robust2/$1/data" --checkpoints "runs/robust2/$1/checkpoints" \
   --base-filters 8 --depth 6 --epochs 48 --steps-per-epoch 100 --learning-rate 1e-3 --brightness-delta 0.1 \
   --hue-delta 0.02 --sampling crops --lesion-crop-centre pixel --lr-schedule cosine --val-patches 200 \
-  --val-aupr-every 2 --photometric 1 --threads 1 --max-minutes 118
+  --val-aupr-every 2 --photometric 1 --threads 1 --max-minutes "${MAX_MINUTES:-118}"
