@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Decision 7 (docs/results/ft8/decision.txt): the shipped EX or MA command (the first, from-scratch one of its
 # model card) with one change, 44 epochs instead of 28: the budget lever that moved HE (ft7 decision 5) on this
-# faster machine. One thread, so that two run side by side. Resumes where it stopped when run again.
+# faster machine. One thread, so that two run side by side. Resumes where it stopped when run again. Only MA's
+# half ran: EX's repeated a lever already measured (the decision's amendment).
 # Usage: zoo-long.sh ex|ma
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
