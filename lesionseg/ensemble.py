@@ -48,7 +48,6 @@ class MeanNetwork:
 
     @staticmethod
     def _mean(per_member: list[np.ndarray]) -> np.ndarray:
-
         p = np.mean([sigmoid(x) for x in per_member], axis=0)
         p = np.clip(p, EPSILON, 1 - EPSILON)
         return (np.log(p) - np.log1p(-p)).astype(np.float32)
