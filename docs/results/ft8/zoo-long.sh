@@ -11,8 +11,4 @@ case "$1" in
   ma) CENTRE=lesion ;;  # as the shipped MA model's first command
   *) echo "usage: $0 ex|ma" >&2; exit 2 ;;
 esac
-docs/results/ft7/workspaces.sh "$1"
-exec .venv/bin/python train.py --data "runs/zoo/$1/data" --checkpoints "runs/ft8/$1-long" --base-filters 8 --depth 6 \
-  --epochs 44 --steps-per-epoch 100 --learning-rate 1e-3 --brightness-delta 0.1 --hue-delta 0.02 --sampling crops \
-  --lesion-crop-centre "$CENTRE" --lr-schedule cosine --val-patches 200 --val-aupr-every 2 --photometric 5 \
-  --threads 1 --max-minutes "${MAX_MINUTES:-118}"
+exec docs/results/ft7/zoo-train.sh "$1" "runs/ft8/$1-long" --epochs 44 --lesion-crop-centre "$CENTRE" --photometric 5
