@@ -47,7 +47,8 @@ def profile(rgb: np.ndarray) -> np.ndarray:
 def main() -> None:
     data = Path(sys.argv[1])
     manifest = pd.read_csv(data / "manifest.csv")
-    scored = sorted(pd.concat([pd.read_csv(data / t) for t in ("val_images.csv", "test.csv")])["stem"])  # the bench's order
+    tables = [pd.read_csv(data / t) for t in ("val_images.csv", "test.csv")]
+    scored = sorted(pd.concat(tables)["stem"])  # in the order of the bench, whose seeds follow it
     images = dict(zip(manifest["stem"], manifest["image"], strict=True))
     training = sorted(set(images) - set(scored))
     train_profiles = np.array([profile(read_rgb(Path(images[s]))) for s in training])
