@@ -21,10 +21,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-from lesionseg.corruptions import corrupt  # noqa: E402
-from lesionseg.fov import fov_from_image  # noqa: E402
-from lesionseg.imageio import read_rgb  # noqa: E402
+from lesionseg.corruptions import corrupt
+from lesionseg.fov import fov_from_image
+from lesionseg.imageio import read_rgb
 
 RINGS = 10
 INNER = 0.5
@@ -62,14 +61,15 @@ def main() -> None:
 
     print(f"training photographs' own shortfall: median {np.median([shortfall(p) for p in train_profiles]):.3f}, "
           f"max {max(shortfall(p) for p in train_profiles):.3f}")
-    for name, strength in (("clean", 0.0), ("vignette", 0.4), ("vignette", 0.7)):
-        falls = []
-        for i, stem in enumerate(scored):
-            rgb = read_rgb(Path(images[stem]))
-            falls.append(shortfall(profile(rgb if name == "clean" else corrupt(rgb, name, strength, i))))
-        falls = np.array(falls)
-        print(f"{name} {strength:g}: shortfall median {np.median(falls):.3f}, min {falls.min():.3f}, "
-              f"max {falls.max():.3f}, photographs over 0.05: {int((falls > 0.05).sum())} of {len(falls)}")
+    conditions = (("clean", 0.0), ("vignette", 0.4), ("vignette", 0.7))
+    falls = np.zeros((len(conditions), len(scored)))
+    for i, stem in enumerate(scored):  # each photograph read once, then each condition made of it
+        rgb = read_rgb(Path(images[stem]))
+        for c, (name, strength) in enumerate(conditions):
+            falls[c, i] = shortfall(profile(rgb if name == "clean" else corrupt(rgb, name, strength, i)))
+    for (name, strength), row in zip(conditions, falls, strict=True):
+        print(f"{name} {strength:g}: shortfall median {np.median(row):.3f}, min {row.min():.3f}, "
+              f"max {row.max():.3f}, photographs over 0.05: {int((row > 0.05).sum())} of {len(row)}")
 
 
 if __name__ == "__main__":
