@@ -45,6 +45,9 @@ COLOUR_LOCAL = 0.0  # with COLOUR, > 0: the gains measured locally, on each chan
 COLOUR_BEND = 3.0  # with COLOUR_UPPER, >= 1: the curve's exponent within [1 / this, this]; near 1, close to a gain
 DEBLOCK = 0.0  # > 0: a photograph whose JPEG block grid is this strong is smoothed first (lesionseg.deblock;
 # 6 catches JPEG quality 20 and below and no camera file of IDRiD's); 0: never (the paper)
+VIGNETTE = ""  # auto: the training photographs' radial light floor is stored, and a photograph whose rim falls
+# far below it (more than VIGNETTE_GATE) is lifted to it first (lesionseg.vignette); empty: never (the paper)
+VIGNETTE_GATE = 0.5  # with VIGNETTE: the shortfall (a share of the floor) above which a photograph is lifted
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -66,14 +69,18 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
-def _survey(path: Path, diameter: bool, colour: bool) -> tuple[float | None, np.ndarray | None]:
+def _survey(path: Path, diameter: bool, colour: bool, vignette: bool = False) -> tuple:
     """One read of a photograph for what the settings measure on it: its field-of-view diameter (the
-    fov rule) and its channel medians and upper quantiles (--colour auto, --colour-upper auto)."""
+    fov rule), its channel medians and upper quantiles (--colour auto, --colour-upper auto) and its
+    radial light profile (--vignette auto); None for each one not asked for."""
     from lesionseg.fov import fov_diameter
     from lesionseg.tone import UPPER_QUANTILE, channel_quantiles
+    from lesionseg.vignette import radial_profile
 
     rgb = read_rgb(path)
-    return fov_diameter(rgb) if diameter else None, channel_quantiles(rgb, [0.5, UPPER_QUANTILE]) if colour else None
+    return (fov_diameter(rgb) if diameter else None,
+            channel_quantiles(rgb, [0.5, UPPER_QUANTILE]) if colour else None,
+            radial_profile(rgb) if vignette else None)
 
 
 COLOUR_FLAGS = {"--colour": (0, "channel medians"), "--colour-upper": (1, "channel 90% quantiles")}
@@ -115,20 +122,25 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
     measured on are the third value (none when nothing was measured), for traintest_split.py to check."""
     by_fov = args.scale_by == "fov"
     auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
+    auto_vignette = _vignette_flag(args.vignette)
     paths = [resolve(p, args.data) for p in manifest.image]
-    surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour), paths, args.workers, "field of view") \
-        if by_fov or auto_colour else [(None, None)] * len(paths)
-    diameters = [d for d, _ in surveys]
+    surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour, vignette=auto_vignette), paths,
+                   args.workers, "field of view") \
+        if by_fov or auto_colour or auto_vignette else [(None, None, None)] * len(paths)
+    diameters = [d for d, _, _ in surveys]
     kept = [stem not in held_out for stem in manifest.stem]
     measured = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep) \
-        if auto_colour or (by_fov and args.fov_diameter <= 0) else []
-    training = [m for (_, m), keep in zip(surveys, kept, strict=True) if keep]
+        if auto_colour or auto_vignette or (by_fov and args.fov_diameter <= 0) else []
+    training = [m for (_, m, _), keep in zip(surveys, kept, strict=True) if keep]
     where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
                 "level": args.level, "colour": colour_target(args.colour, training, where),
                 "colour_spread": args.colour_spread,
                 "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
-                "colour_bend": args.colour_bend, "colour_local": args.colour_local, "deblock": args.deblock}
+                "colour_bend": args.colour_bend, "colour_local": args.colour_local, "deblock": args.deblock,
+                "vignette": _vignette_floor(auto_vignette, [v for (_, _, v), keep in zip(surveys, kept, strict=True)
+                                                            if keep], where),
+                "vignette_gate": args.vignette_gate}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest), measured
     found = [d for d, keep in zip(diameters, kept, strict=True) if d and keep]
@@ -143,6 +155,28 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
         print(f"field of view: {len(found)} training photographs, diameter median {np.median(found):.0f} px "
               f"(range {min(found):.0f} to {max(found):.0f}); resampled to {target:g} px")
     return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)], measured
+
+
+def _vignette_flag(text: str) -> bool:
+    if text.strip().lower() not in ("", "auto"):
+        raise PipelineError(f"--vignette {text!r}: give auto (the floor measured on the training photographs) or "
+                            "nothing")
+    return bool(text.strip())
+
+
+def _vignette_floor(auto: bool, profiles: list, where: Path) -> tuple[float, ...]:
+    """--vignette auto as stored: the training photographs' radial light floor (lesionseg.vignette)."""
+    from lesionseg.vignette import floor_of
+
+    if not auto:
+        return ()
+    floor = floor_of(profiles)
+    if not floor:
+        raise PipelineError(f"{where}: no training photograph shows a field of view to measure its light on; "
+                            "leave --vignette out")
+    print(f"vignette: {sum(p is not None for p in profiles)} photographs, radial light floor "
+          f"{' '.join(f'{v:.2f}' for v in floor)}")
+    return floor
 
 
 def _check_agree(scale: float, diameter: float, median: float, where: Path) -> None:

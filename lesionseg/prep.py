@@ -34,6 +34,9 @@ from .tone import (
     normalise_level,
     normalise_tone,
 )
+from .vignette import GATE as VIGNETTE_GATE
+from .vignette import RINGS as VIGNETTE_RINGS
+from .vignette import lift as lift_vignette
 
 PREP_FILE = "prep.json"
 CLAHE_CLIP = 2.0
@@ -51,7 +54,7 @@ def _typed(name: str, default, value):
     if not isinstance(default, tuple):
         return type(default)(value)
     items = [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
-    return tuple(float(v) for v in items) if name in ("colour", "colour_upper") else tuple(items)
+    return tuple(float(v) for v in items) if name in ("colour", "colour_upper", "vignette") else tuple(items)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,9 @@ class Prep:
     deblock: float = 0.0  # > 0: a photograph whose JPEG block grid is at least this strong (lesionseg.deblock)
     # is first smoothed by deblock_sigma px of its own; 0: never
     deblock_sigma: float = DEBLOCK_SIGMA
+    vignette: tuple[float, ...] = ()  # the training photographs' radial light floor (lesionseg.vignette): a
+    # photograph whose rim falls more than vignette_gate below it is lifted to it first; (): never
+    vignette_gate: float = VIGNETTE_GATE
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -121,6 +127,11 @@ class Prep:
         if self.deblock < 0 or not self.deblock_sigma > 0 or 0 < self.deblock < 1:
             raise PipelineError(f"deblock must be 0 (off) or a gate of at least 1 (a photograph without a block grid "
                                 f"scores 1), and its sigma positive; got {self.deblock} and {self.deblock_sigma}")
+        if self.vignette and (len(self.vignette) != VIGNETTE_RINGS or min(self.vignette) <= 0) \
+                or not self.vignette_gate > 0:
+            raise PipelineError(f"vignette needs {VIGNETTE_RINGS} positive ring levels (a floor measured by "
+                                f"extract_patches.py --vignette auto) and a positive gate; got {self.vignette} and "
+                                f"{self.vignette_gate}")
 
     @property
     def channels(self) -> int:
@@ -152,7 +163,7 @@ class Prep:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
                          "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend",
-                         "colour_local", "deblock", "deblock_sigma"):
+                         "colour_local", "deblock", "deblock_sigma", "vignette", "vignette_gate"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -257,6 +268,8 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
     factor = prep.factor(rgb) if factor is None else factor
     if factor != 1:
         rgb = resample_image(rgb, factor)
+    if prep.vignette:  # before the colour: a dark rim would pull the field of view's medians down
+        rgb = lift_vignette(rgb, prep.vignette, prep.vignette_gate)
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:

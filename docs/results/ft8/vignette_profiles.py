@@ -1,11 +1,10 @@
 """Whether a radial light correction could undo a vignette and leave clean photographs alone (issue "other
 cameras' light and colour"; a feasibility check, before any such setting is built).
 
-Each photograph's radial profile: the median of its brightest channel in RINGS rings of equal width from the
-field of view's centre to its rim, over the median inside INNER of the radius. The reference is each ring's
-10th percentile over the 34 training photographs of the development split (a floor, not a mean, so that a
-correction towards it would lift only rims darker than nearly all of them). The shortfall of a photograph is
-the most any ring falls below that floor, as a share of the floor: what such a correction would lift by.
+Each photograph's radial profile, floor and shortfall as lesionseg.vignette measures them (the first version of
+this check, of 2026-12-07, measured them on its own; the module since measures the radius as half the field of
+view's wider extent, not from its area). The floor is taken over the 34 training photographs of the development
+split.
 Printed for the 20 validation and held-out photographs clean and under the benchmark's vignettes (0.4, 0.7,
 seeded as bench/corruptions.py seeds them: by place in stem order), and for the 34 themselves.
 
@@ -17,30 +16,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from lesionseg.corruptions import corrupt
-from lesionseg.fov import fov_from_image
 from lesionseg.imageio import read_rgb
-
-RINGS = 10
-INNER = 0.5
-SHRINK = 8  # profiles measured on a copy this many times smaller: the light they follow changes slowly
-
-
-def profile(rgb: np.ndarray) -> np.ndarray:
-    lit = fov_from_image(rgb)
-    small = cv2.resize(rgb, None, fx=1 / SHRINK, fy=1 / SHRINK, interpolation=cv2.INTER_AREA).max(axis=2)
-    inside = cv2.resize(lit.astype(np.uint8), small.shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
-    yy, xx = np.nonzero(inside)
-    cy, cx, radius = yy.mean(), xx.mean(), np.sqrt(inside.sum() / np.pi)
-    r = np.hypot(yy - cy, xx - cx) / radius
-    values = small[yy, xx].astype(np.float64)
-    level = np.median(values[r < INNER])
-    rings = np.minimum((r * RINGS).astype(int), RINGS - 1)
-    return np.array([np.median(values[rings == k]) / level for k in range(RINGS)])
+from lesionseg.vignette import RINGS, floor_of, radial_profile, shortfall
 
 
 def main() -> None:
@@ -50,26 +31,25 @@ def main() -> None:
     scored = sorted(pd.concat(tables)["stem"])  # in the order of the bench, whose seeds follow it
     images = dict(zip(manifest["stem"], manifest["image"], strict=True))
     training = sorted(set(images) - set(scored))
-    train_profiles = np.array([profile(read_rgb(Path(images[s]))) for s in training])
-    floor = np.percentile(train_profiles, 10, axis=0)
+    train_profiles = [radial_profile(read_rgb(Path(images[s]))) for s in training]
+    floor = floor_of(train_profiles)
+    levels = np.array([p.levels for p in train_profiles if p is not None])
     print("ring outer radius:", " ".join(f"{(k + 1) / RINGS:.1f}" for k in range(RINGS)))
     print("training floor:   ", " ".join(f"{v:.2f}" for v in floor))
-    print("training median:  ", " ".join(f"{v:.2f}" for v in np.median(train_profiles, axis=0)))
-
-    def shortfall(p: np.ndarray) -> float:
-        return float(np.max(np.clip(floor / p - 1, 0, None)))
-
-    print(f"training photographs' own shortfall: median {np.median([shortfall(p) for p in train_profiles]):.3f}, "
-          f"max {max(shortfall(p) for p in train_profiles):.3f}")
+    print("training median:  ", " ".join(f"{v:.2f}" for v in np.median(levels, axis=0)))
+    own = [shortfall(p, floor) for p in levels]
+    print(f"training photographs' own shortfall: median {np.median(own):.3f}, max {max(own):.3f}")
     conditions = (("clean", 0.0), ("vignette", 0.4), ("vignette", 0.7))
     falls = np.zeros((len(conditions), len(scored)))
     for i, stem in enumerate(scored):  # each photograph read once, then each condition made of it
         rgb = read_rgb(Path(images[stem]))
         for c, (name, strength) in enumerate(conditions):
-            falls[c, i] = shortfall(profile(rgb if name == "clean" else corrupt(rgb, name, strength, i)))
+            profile = radial_profile(rgb if name == "clean" else corrupt(rgb, name, strength, i))
+            falls[c, i] = shortfall(profile.levels, floor) if profile is not None else np.nan
     for (name, strength), row in zip(conditions, falls, strict=True):
         print(f"{name} {strength:g}: shortfall median {np.median(row):.3f}, min {row.min():.3f}, "
-              f"max {row.max():.3f}, photographs over 0.05: {int((row > 0.05).sum())} of {len(row)}")
+              f"max {row.max():.3f}, photographs over 0.05: {int((row > 0.05).sum())} of {len(row)}, "
+              f"over the gate 0.5: {int((row > 0.5).sum())}")
 
 
 if __name__ == "__main__":
