@@ -115,6 +115,21 @@ def test_members_that_do_not_belong_together_are_refused(pair, tmp_path):
         Predictor.load(tmp_path / "ens", thresholds_optional=True)
 
 
+def test_a_new_run_joins_a_shipped_model_of_the_same_structure(pair, tmp_path):
+    """Why: shipping names a model's one output (EX), where a training run's stays unnamed; averaging a
+    new seed with the shipped model was refused as "lesions differ" although the outputs are the same."""
+    shipped = tmp_path / "shipped"
+    shutil.copytree(pair[0], shipped)
+    Bundle.read(shipped, thresholds_optional=True).named("EX").write(shipped)
+    ens = assemble([shipped, pair[1]], tmp_path / "ens")
+    assert ens.lesions == ("EX",) and Bundle.read(tmp_path / "ens" / "members" / "1").lesions == ("EX",)
+    other = tmp_path / "other"
+    shutil.copytree(pair[1], other)
+    Bundle.read(other, thresholds_optional=True).named("HE").write(other)
+    with pytest.raises(PipelineError, match="its lesions differs"):
+        assemble([shipped, other], tmp_path / "mixed")
+
+
 def test_the_export_of_an_ensemble_is_one_per_member_and_predicts_the_same(pair, photo, tmp_path):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tf2onnx")
