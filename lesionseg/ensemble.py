@@ -100,11 +100,10 @@ def _bundles(folders: list[Path]) -> list[Bundle]:
         if b is None or not (folder / EXPORT).is_file():
             raise PipelineError(f"{folder / EXPORT}: missing; give the folders of trained models")
         bundles.append(b)
-    named = {b.lesions[0] for b in bundles if len(b.lesions) == 1} - {SINGLE}
-    if len(named) == 1 and all(len(b.lesions) == 1 for b in bundles):
-        # a run's one unnamed output beside a shipped model's named one (lesionseg.ship --structure): the same
-        # output, so a user's new run can join the model it was trained to stand beside
-        bundles = [b.named(next(iter(named))) for b in bundles]
+    named = {b.lesions[0] for b in bundles} - {SINGLE} if all(len(b.lesions) == 1 for b in bundles) else set()
+    if len(named) == 1:  # a run's one unnamed output beside a shipped model's named one (lesionseg.ship
+        # --structure): the same output, so a user's new run can join the model it was trained to stand beside
+        bundles = [b.named(*named) for b in bundles]
     first = bundles[0]
     for folder, b in zip(folders[1:], bundles[1:], strict=True):
         for what, mine, theirs in (("lesions", b.lesions, first.lesions), ("preparation", b.prep, first.prep),
