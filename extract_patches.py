@@ -48,9 +48,6 @@ DEBLOCK = 0.0  # > 0: a photograph whose JPEG block grid is this strong is smoot
 VIGNETTE = ""  # auto: the training photographs' radial light floor is stored, and a photograph whose rim falls
 # far below it (more than VIGNETTE_GATE) is lifted to it first (lesionseg.vignette); empty: never (the paper)
 VIGNETTE_GATE = 0.5  # with VIGNETTE: the shortfall (a share of the floor) above which a photograph is lifted
-GAMMA = ""  # auto: the training photographs' median green-to-red balance is stored, and a photograph whose balance
-# says another camera's gamma above GAMMA_GATE is bent back by its inverse first (lesionseg.tonegate); empty: never
-GAMMA_GATE = 1.75  # with GAMMA: the estimated gamma above which a photograph is bent back
 MASK_SHARE = 0.5  # at scale < 1: lesion where at least this share of the covered source pixels is lesion
 PREPROCESS = "none"  # none (the paper) | clahe: equalise the lightness channel | green_clahe: the green one,
 # as grey | green_flat: the green one less its broad background, then equalised
@@ -72,21 +69,18 @@ def _write(item: tuple[PatchJob, pd.DataFrame], out_dir: Path) -> None:
     write_patches(item[0], item[1], out_dir)
 
 
-def _survey(path: Path, diameter: bool, colour: bool, vignette: bool = False, gamma: bool = False) -> tuple:
+def _survey(path: Path, diameter: bool, colour: bool, vignette: bool = False) -> tuple:
     """One read of a photograph for what the settings measure on it: its field-of-view diameter (the
-    fov rule), its channel medians and upper quantiles (--colour auto, --colour-upper auto), its
-    radial light profile (--vignette auto) and its green-to-red balance (--gamma auto); None for each one
-    not asked for."""
+    fov rule), its channel medians and upper quantiles (--colour auto, --colour-upper auto) and its
+    radial light profile (--vignette auto); None for each one not asked for."""
     from lesionseg.fov import fov_diameter
     from lesionseg.tone import UPPER_QUANTILE, channel_quantiles
-    from lesionseg.tonegate import balance
     from lesionseg.vignette import radial_profile
 
     rgb = read_rgb(path)
     return (fov_diameter(rgb) if diameter else None,
             channel_quantiles(rgb, [0.5, UPPER_QUANTILE]) if colour else None,
-            radial_profile(rgb) if vignette else None,
-            balance(rgb) if gamma else None)
+            radial_profile(rgb) if vignette else None)
 
 
 COLOUR_FLAGS = {"--colour": (0, "channel medians"), "--colour-upper": (1, "channel 90% quantiles")}
@@ -128,27 +122,25 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
     measured on are the third value (none when nothing was measured), for traintest_split.py to check."""
     by_fov = args.scale_by == "fov"
     auto_colour = "auto" in (args.colour.strip().lower(), args.colour_upper.strip().lower())
-    auto_vignette = _auto_flag(args.vignette, "--vignette", "the floor")
-    auto_gamma = _auto_flag(args.gamma, "--gamma", "the balance")
+    auto_vignette = _vignette_flag(args.vignette)
     paths = [resolve(p, args.data) for p in manifest.image]
-    surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour, vignette=auto_vignette, gamma=auto_gamma),
-                   paths, args.workers, "field of view") \
-        if by_fov or auto_colour or auto_vignette or auto_gamma else [(None,) * 4] * len(paths)
-    diameters = [survey[0] for survey in surveys]
+    surveys = pmap(partial(_survey, diameter=by_fov, colour=auto_colour, vignette=auto_vignette), paths,
+                   args.workers, "field of view") \
+        if by_fov or auto_colour or auto_vignette else [(None, None, None)] * len(paths)
+    diameters = [d for d, _, _ in surveys]
     kept = [stem not in held_out for stem in manifest.stem]
     measured = sorted(s for s, keep in zip(manifest.stem, kept, strict=True) if keep) \
-        if auto_colour or auto_vignette or auto_gamma or (by_fov and args.fov_diameter <= 0) else []
-    training = [survey for survey, keep in zip(surveys, kept, strict=True) if keep]
+        if auto_colour or auto_vignette or (by_fov and args.fov_diameter <= 0) else []
+    training = [m for (_, m, _), keep in zip(surveys, kept, strict=True) if keep]
     where = args.data / "manifest.csv"
     settings = {"scale": args.scale, "mask_share": args.mask_share, "preprocess": args.preprocess, "lesions": lesions,
-                "level": args.level, "colour": colour_target(args.colour, [t[1] for t in training], where),
+                "level": args.level, "colour": colour_target(args.colour, training, where),
                 "colour_spread": args.colour_spread,
-                "colour_upper": colour_target(args.colour_upper, [t[1] for t in training], where, "--colour-upper"),
+                "colour_upper": colour_target(args.colour_upper, training, where, "--colour-upper"),
                 "colour_bend": args.colour_bend, "colour_local": args.colour_local, "deblock": args.deblock,
-                "vignette": _vignette_floor(auto_vignette, [t[2] for t in training], where),
-                "vignette_gate": args.vignette_gate,
-                "gamma_reference": _gamma_reference(auto_gamma, [t[3] for t in training], where),
-                "gamma_gate": args.gamma_gate}
+                "vignette": _vignette_floor(auto_vignette, [v for (_, _, v), keep in zip(surveys, kept, strict=True)
+                                                            if keep], where),
+                "vignette_gate": args.vignette_gate}
     if not by_fov:
         return Prep(**settings), [None] * len(manifest), measured
     found = [d for d, keep in zip(diameters, kept, strict=True) if d and keep]
@@ -165,9 +157,10 @@ def scale_rule(args, manifest: pd.DataFrame, lesions: tuple[str, ...], held_out:
     return prep, [prep.factor(None, str(p), d) for p, d in zip(paths, diameters, strict=True)], measured
 
 
-def _auto_flag(text: str, flag: str, what: str) -> bool:
+def _vignette_flag(text: str) -> bool:
     if text.strip().lower() not in ("", "auto"):
-        raise PipelineError(f"{flag} {text!r}: give auto ({what} measured on the training photographs) or nothing")
+        raise PipelineError(f"--vignette {text!r}: give auto (the floor measured on the training photographs) or "
+                            "nothing")
     return bool(text.strip())
 
 
@@ -184,22 +177,6 @@ def _vignette_floor(auto: bool, profiles: list, where: Path) -> tuple[float, ...
     print(f"vignette: {sum(p is not None for p in profiles)} photographs, radial light floor "
           f"{' '.join(f'{v:.2f}' for v in floor)}")
     return floor
-
-
-def _gamma_reference(auto: bool, balances: list, where: Path) -> float:
-    """--gamma auto as stored: the training photographs' median green-to-red balance (lesionseg.tonegate)."""
-    from lesionseg.tonegate import estimated_gamma, reference_of
-
-    if not auto:
-        return 0.0
-    reference = reference_of(balances)
-    if not reference:
-        raise PipelineError(f"{where}: no training photograph shows a field of view with red above green to measure "
-                            "its balance on; leave --gamma out")
-    own = max(estimated_gamma(b, reference) for b in balances if b is not None)
-    print(f"gamma: {sum(b is not None for b in balances)} photographs, balance log(G / R) median {reference:.3f}; "
-          f"their own estimated gamma at most {own:.2f}")
-    return reference
 
 
 def _check_agree(scale: float, diameter: float, median: float, where: Path) -> None:

@@ -34,8 +34,6 @@ from .tone import (
     normalise_level,
     normalise_tone,
 )
-from .tonegate import GATE as TONE_GATE
-from .tonegate import unbend
 from .vignette import GATE as VIGNETTE_GATE
 from .vignette import RINGS as VIGNETTE_RINGS
 from .vignette import lift as lift_vignette
@@ -93,9 +91,6 @@ class Prep:
     vignette: tuple[float, ...] = ()  # the training photographs' radial light floor (lesionseg.vignette): a
     # photograph whose rim falls more than vignette_gate below it is lifted to it first; (): never
     vignette_gate: float = VIGNETTE_GATE
-    gamma_reference: float = 0.0  # the training photographs' median log(G / R) (lesionseg.tonegate): a photograph
-    # whose own is over gamma_gate times it is bent back by the inverse of that gamma first; 0: never
-    gamma_gate: float = TONE_GATE
 
     def __post_init__(self):
         if not 0 < self.scale <= 4:
@@ -137,9 +132,6 @@ class Prep:
             raise PipelineError(f"vignette needs {VIGNETTE_RINGS} positive ring levels (a floor measured by "
                                 f"extract_patches.py --vignette auto) and a positive gate; got {self.vignette} and "
                                 f"{self.vignette_gate}")
-        if self.gamma_reference > 0 or not self.gamma_gate > 1:
-            raise PipelineError(f"gamma reference must be a negative log ratio (measured by extract_patches.py --gamma "
-                                f"auto) or 0, and its gate above 1; got {self.gamma_reference} and {self.gamma_gate}")
 
     @property
     def channels(self) -> int:
@@ -171,8 +163,7 @@ class Prep:
             default = Prep()
             for name in ("scale_by", "fov_diameter", "clahe_clip", "clahe_tiles", "flat_window", "background_side",
                          "level", "colour", "colour_spread", "colour_upper", "colour_quantile", "colour_bend",
-                         "colour_local", "deblock", "deblock_sigma", "vignette", "vignette_gate", "gamma_reference",
-                         "gamma_gate"):
+                         "colour_local", "deblock", "deblock_sigma", "vignette", "vignette_gate"):
                 if settings[name] == getattr(default, name):
                     del settings[name]
         return settings
@@ -279,8 +270,6 @@ def prepare_image(rgb: np.ndarray, prep: Prep, factor: float | None = None) -> n
         rgb = resample_image(rgb, factor)
     if prep.vignette:  # before the colour: a dark rim would pull the field of view's medians down
         rgb = lift_vignette(rgb, prep.vignette, prep.vignette_gate)
-    if prep.gamma_reference:  # before the colour gains, which cannot undo a bend
-        rgb = unbend(rgb, prep.gamma_reference, prep.gamma_gate)
     if prep.level > 0:
         rgb = normalise_level(rgb, prep.level)
     if prep.colour_upper:
