@@ -131,9 +131,11 @@ def test_zoo_model_trains_on_every_official_training_photograph_and_exports():
 def test_zoo_model_evaluates_as_the_shipped_model_predicts(lesion):
     """The inference settings chosen on each zoo model's validation photographs and shipped with it are
     the ones `make zoo-model` scores a remade model with."""
-    from lesionseg.bundle import Bundle
+    from lesionseg.zoo import entries
 
-    shipped = Bundle.read(ROOT / "models" / f"idrid-{lesion.lower()}-unet8-half").inference
+    models = [e for e in entries() if tuple(e.bundle.lesions) == (lesion,)]
+    assert len(models) == 1, [e.name for e in models]  # one shipped model per structure
+    shipped = models[0].bundle.inference
     evaluate = parse_all(script_calls(make("-n", "zoo-model", f"DATA={DATA}", f"LESION={lesion}").stdout))["evaluate"]
     assert evaluate.tta_scales == shipped.tta_scales
     assert (evaluate.tta, evaluate.largest_component) == (shipped.tta, shipped.largest_component)
