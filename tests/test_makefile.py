@@ -136,7 +136,9 @@ def test_zoo_model_evaluates_as_the_shipped_model_predicts(lesion):
     models = [e for e in entries() if tuple(e.bundle.lesions) == (lesion,)]
     assert len(models) == 1, [e.name for e in models]  # one shipped model per structure
     shipped = models[0].bundle.inference
-    evaluate = parse_all(script_calls(make("-n", "zoo-model", f"DATA={DATA}", f"LESION={lesion}").stdout))["evaluate"]
+    parsed = parse_all(script_calls(make("-n", "zoo-model", f"DATA={DATA}", f"LESION={lesion}").stdout))
+    evaluate = parsed["evaluate"]
+    assert parsed["extract_patches"].scale == models[0].bundle.prep.scale  # the disc at a quarter, the rest at half
     assert evaluate.tta_scales == shipped.tta_scales
     assert (evaluate.tta, evaluate.largest_component) == (shipped.tta, shipped.largest_component)
 
