@@ -41,6 +41,7 @@ TTA_SCALES = "1"  # also resample the working-scale input by these factors and a
 LARGEST_COMPONENT = False  # keep only the region of most probability in each map: one optic disc per eye
 CONVEX_HULL = False  # and fill that region to its convex hull at every threshold (a disc's shape; implies the above)
 TTA_TRANSPOSE = False  # with the flips, those of the transposed image too: all eight rotations and mirrors (2x)
+FILL_HOLES = False  # fill the holes of that one region at every threshold (a disc has none; implies LARGEST_COMPONENT)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
 
 CONSTANTS = script_constants(globals())
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
                           args.tile, args.margin, args.tta, args.tta_scales, args.largest_component,
-                          args.convex_hull, args.tta_transpose)
+                          args.convex_hull, args.tta_transpose, args.fill_holes)
     predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
     print(f"engine: {describe(predictor.engine)}")
     prep = predictor.prep

@@ -47,6 +47,7 @@ TTA = None  # average the probabilities of the four flips
 TTA_SCALES = None  # also resample the input by these factors and average (e.g. 1,1.25); None: the model's
 LARGEST_COMPONENT = None  # keep only the region of most probability in each map (one optic disc per eye)
 CONVEX_HULL = None  # and fill that region to its convex hull at every threshold (implies the above)
+FILL_HOLES = None  # or fill only that region's holes at every threshold (implies the one region)
 TTA_TRANSPOSE = None  # the flips of the transposed image too (all eight rotations and mirrors)
 ENGINE = "auto"  # auto (the fastest installed with an export) | tensorflow | onnxruntime | openvino (docs/pipeline.md)
 OVERLAY_SCALE = 2  # overlays at 1/OVERLAY_SCALE size (lesions are max-pooled so none vanish)
@@ -55,7 +56,7 @@ FRESH = False  # start areas.csv over even when --out holds a run with the same 
 
 CONSTANTS = script_constants(globals())
 TYPES = {"MODELS": str, "THRESHOLD": float, "PATCH_SIZE": int, "STRIDE": int, "BATCH_SIZE": int, "TILE": int,
-         "MARGIN": int, "TTA": bool, "LARGEST_COMPONENT": bool, "CONVEX_HULL": bool,
+         "MARGIN": int, "TTA": bool, "LARGEST_COMPONENT": bool, "CONVEX_HULL": bool, "FILL_HOLES": bool,
          "TTA_TRANSPOSE": bool,
          "PART": parse_part}
 

@@ -1,8 +1,9 @@
 """Whether keeping one region per photograph (evaluate.py --largest-component), and filling it to its
-convex hull (--convex-hull), help a model, asked of its validation photographs only: each photograph
-is predicted with every region, with only the region of most probability kept, and with that region's
-convex hull; the threshold is chosen under each (evaluate.py's max_dice rule; the hull is also scored
-at the threshold chosen without it), and the table gives
+convex hull (--convex-hull) or filling its holes (--fill-holes), help a model, asked of its validation
+photographs only: each photograph is predicted with every region, with only the region of most probability
+kept, with that region's convex hull and with its holes filled; the threshold is chosen under each
+(evaluate.py's max_dice rule; the two fillings are also scored at the threshold chosen without them), and the
+table gives
 the mean Jaccard over photographs (how the IDRiD challenge ranks the optic disc), the pooled Dice
 and the AUPR of each.
 
@@ -21,9 +22,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-# key for --settings, name in the table, one region kept, filled to its convex hull
-SETTINGS = (("all", "every region", False, False), ("largest", "largest component", True, False),
-            ("hull", "convex hull", True, True))
+# key for --settings, name in the table, one region kept, filled to its convex hull, its holes filled
+SETTINGS = (("all", "every region", False, False, False), ("largest", "largest component", True, False, False),
+            ("hull", "convex hull", True, True, False), ("holes", "holes filled", True, False, True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     val = read_csv(args.data / "val_images.csv", ["stem", "image", "mask"], "run traintest_split.py first")
     rows, table, chosen = [], [], {}
-    for key, setting, kept, hull in SETTINGS:
+    for key, setting, kept, hull, holes in SETTINGS:
         if key not in args.settings:
             continue
-        predictor = Predictor.load(args.checkpoints, {"largest_component": kept, "convex_hull": hull} | view,
-                                   engine=args.engine)
+        predictor = Predictor.load(args.checkpoints, {"largest_component": kept, "convex_hull": hull,
+                                                      "fill_holes": holes} | view, engine=args.engine)
         if len(predictor.lesions) != 1:
             raise SystemExit(f"error: {args.checkpoints} segments {len(predictor.lesions)} structures; "
                              "this benchmark takes a model of one")
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             maps.append((e.stem, e.prob.astype(np.float16), e.truth))
         chosen[key] = choose_threshold(counts.frame, "max_dice")
         scored = [(setting, chosen[key])]
-        if hull and "largest" in chosen:  # also at the threshold chosen without the hull: the mask drawn there
+        if (hull or holes) and "largest" in chosen:  # also at the threshold chosen without the filling
             scored.append((f"{setting} at that threshold", chosen["largest"]))
         for name, threshold in scored:
             images = [{"stem": s, "setting": name, "lesion_pixels": int(t.sum())} | confusion(p >= threshold, t)

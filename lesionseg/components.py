@@ -12,10 +12,14 @@ With `Inference.convex_hull` the kept region is also given the disc's shape: eac
 (the pixels at or above a threshold, at HULL_STEPS thresholds from LEVEL up) is filled to its convex
 hull, so that whatever threshold is chosen later, the mask at it is a convex region holding the one
 at that threshold before. A disc model marks the bright cup and misses the dimmer rim (RESULTS.md):
-the hull fills the rim between the marked parts of the edge and the holes inside.
+the hull fills the rim between the marked parts of the edge and the holes inside. `Inference.fill_holes`
+is the milder prior: each level set gets only its holes filled (a disc has none; the vessels that cross
+it leave some at a threshold), so no pixel outside the region's own outline is added.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -39,26 +43,39 @@ def keep_largest(prob: np.ndarray, level: float = LEVEL) -> np.ndarray:
     return (prob * (labels == 1 + int(np.argmax(mass)))).astype(np.float32)
 
 
-def hull_levels(prob: np.ndarray, level: float = LEVEL, steps: int = HULL_STEPS) -> np.ndarray:
-    """HxW or HxWxK probabilities with each channel's level sets at `steps` thresholds from `level`
-    up filled to their convex hulls: a pixel gets the least probability of the highest level set
-    whose hull holds it, or its own where that is higher (so no probability falls). Meant for one region per
-    map (keep_largest first): the hull of scattered blobs is the area between them."""
+def _fill_levels(prob: np.ndarray, fill: Callable[[np.ndarray], np.ndarray], level: float, steps: int) -> np.ndarray:
+    """HxW or HxWxK probabilities with each channel's level sets at `steps` thresholds from `level` up
+    replaced by `fill` of them (a bool mask holding the set): a pixel gets the least probability of the highest
+    level set whose filling holds it, or its own where that is higher (so no probability falls)."""
     if prob.ndim == 3:
-        return np.stack([hull_levels(prob[..., k], level, steps) for k in range(prob.shape[2])], axis=-1)
+        return np.stack([_fill_levels(prob[..., k], fill, level, steps) for k in range(prob.shape[2])], axis=-1)
     out = prob.astype(np.float32)  # a copy
     ys, xs = np.nonzero(prob >= level)
     if ys.size == 0:
         return out
     box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]  # every level set lies inside it
     inside, view = prob[box], out[box]
-    hull = np.zeros(inside.shape, np.uint8)
     for t in np.linspace(level, 1.0, steps, endpoint=False, dtype=np.float32):
         mask = inside >= t
         if not mask.any():
             break
-        hull[:] = 0
-        cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
-        # the hull takes the least probability in the set, not t: exact for every threshold up to it
-        np.maximum(view, np.where(hull > 0, inside[mask].min(), 0).astype(np.float32), out=view)
+        # the filling takes the least probability in the set, not t: exact for every threshold up to it
+        np.maximum(view, np.where(fill(mask), inside[mask].min(), 0).astype(np.float32), out=view)
     return out
+
+
+def _hull(mask: np.ndarray) -> np.ndarray:
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
+    return hull > 0
+
+
+def hull_levels(prob: np.ndarray, level: float = LEVEL, steps: int = HULL_STEPS) -> np.ndarray:
+    """Each level set filled to its convex hull (see _fill_levels). Meant for one region per map (keep_largest
+    first): the hull of scattered blobs is the area between them."""
+    return _fill_levels(prob, _hull, level, steps)
+
+
+def hole_levels(prob: np.ndarray, level: float = LEVEL, steps: int = HULL_STEPS) -> np.ndarray:
+    """Each level set with its holes filled (see _fill_levels): what a set encloses joins it, nothing else."""
+    return _fill_levels(prob, ndimage.binary_fill_holes, level, steps)

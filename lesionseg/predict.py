@@ -12,8 +12,9 @@ of the image are predicted and their probabilities averaged (with `tta_transpose
 transpose: all eight rotations and mirrors); with `tta_scales` the image is also resampled
 by each factor (1.25: lesions a quarter larger than the network learnt them), predicted, and the
 probabilities resampled back and averaged with the rest; with `largest_component` only one
-region of each map is kept, and with `convex_hull` that region is given a convex shape
-(lesionseg.components). Every path returns HxWxK maps: one channel per model output (lesion).
+region of each map is kept, and with `convex_hull` that region is given a convex shape, with
+`fill_holes` only its holes filled (lesionseg.components). Every path returns HxWxK maps: one channel
+per model output (lesion).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .components import hull_levels, keep_largest
+from .components import hole_levels, hull_levels, keep_largest
 from .engines import Network, as_network, logits_each, sigmoid
 from .errors import PipelineError
 from .prep import resample_image, to_original
@@ -52,6 +53,7 @@ class Inference:
     largest_component: bool = False  # keep one region per output (the optic disc): lesionseg.components
     convex_hull: bool = False  # and fill each level set of that region to its convex hull (implies the above)
     tta_transpose: bool = False  # the flips of the transposed image too: the eight rotations and mirrors
+    fill_holes: bool = False  # fill the holes of each level set of the one region kept (implies largest_component)
 
     def __post_init__(self):
         scales = tuple(float(s) for s in self.tta_scales)  # a stored bundle gives a list
@@ -157,6 +159,8 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
     prob = (total / len(inf.tta_scales)).astype(np.float32)
     if inf.convex_hull:
         return hull_levels(keep_largest(prob))
+    if inf.fill_holes:
+        return hole_levels(keep_largest(prob))
     return keep_largest(prob) if inf.largest_component else prob
 
 

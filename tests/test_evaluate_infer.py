@@ -288,6 +288,8 @@ def test_evaluate_stores_the_one_region_rule_and_infer_applies_it(tiny_ws, train
     kept = np.asarray(Image.open(out / f"{row.stem}_prob.png"))
     assert (kept <= np.asarray(Image.open(off / f"{row.stem}_prob.png"))).all()  # the region as it was, else 0
     assert card("tiny-od", replace(stored, inference=Inference())).count("region of most probability") == 0
+    holes = card("tiny-od", replace(stored, inference=Inference(fill_holes=True)))  # implies the one region
+    assert "region of most probability kept" in holes and "holes filled" in holes
 
 
 def test_evaluate_stores_its_test_time_scales_and_infer_applies_them(tiny_ws, trained, tmp_path, capsys):
