@@ -37,12 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engine", default="auto", help="tensorflow | onnxruntime | openvino | auto (lesionseg.engines)")
     ap.add_argument("--tta-scales", type=parse_scales, default=None,
                     help="the scales to predict at, e.g. 1,0.75 (default: the bundle's)")
+    ap.add_argument("--tta", action=argparse.BooleanOptionalAction, default=True,
+                    help="the four flips too, whatever the bundle says: a run's bundle has them off until evaluate.py "
+                         "--tta stores them, and two models are compared alike")
     ap.add_argument("--settings", nargs="+", choices=[key for key, *_ in SETTINGS],
                     default=[key for key, *_ in SETTINGS], help="which settings to score")
     args = ap.parse_args(argv)
     from lesionseg.quiet import quiet_tensorflow
 
-    view = {} if args.tta_scales is None else {"tta_scales": args.tta_scales}
+    view = {"tta": args.tta} | ({} if args.tta_scales is None else {"tta_scales": args.tta_scales})
     quiet_tensorflow()
     import numpy as np
     import pandas as pd
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             frame, per = summary(counts.frame, threshold), per_image_means(images)
             table.append({"setting": name, "threshold": threshold, "mean_jaccard": per["iou"],
                           "mean_dice": per["dice"], "pooled_dice": frame["dice"], "aupr": frame["aupr"]})
-    print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}; "
+    print(f"\n{len(val)} validation photographs of {args.data}; model {args.checkpoints}; flips {args.tta}; "
           f"scales {','.join(f'{x:g}' for x in predictor.inference.tta_scales)}; engine {predictor.engine}")
     print(pd.DataFrame(table).to_string(index=False, float_format="%.4f"))
     args.out.mkdir(parents=True, exist_ok=True)
