@@ -96,6 +96,16 @@ def check_stored_prep(prep, bad: list[dict], match: str) -> None:
             Prep(**settings)
 
 
+def bench_module(name: str):
+    """A script of bench/ loaded as a module (bench/ is not a package), to call its functions."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def extract_copy(tiny_ws: Path, ws: Path, *flags: str):
     """extract_patches.py run with `flags` on a copy of the tiny workspace at `ws`: the Prep it stored."""
     import extract_patches

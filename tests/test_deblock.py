@@ -95,16 +95,12 @@ def test_deblock_is_stored_with_the_model_and_checked(tmp_path, tiny_ws):
 def test_the_jpeg_parts_bench_swaps_lightness_and_colour_apart(photo):
     """Why: bench/jpeg_parts.py tells lost detail from lost colour by compressing one part only; each
     view must carry the compressed part and the clean rest (to YCrCb's rounding)."""
-    import importlib.util
-
     import cv2
-    from conftest import ROOT
+    from conftest import bench_module
 
     from lesionseg.corruptions import jpeg
 
-    spec = importlib.util.spec_from_file_location("jpeg_parts", ROOT / "bench" / "jpeg_parts.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = bench_module("jpeg_parts")
     compressed = jpeg(photo, 10)
     ycc = {name: cv2.cvtColor(x, cv2.COLOR_RGB2YCrCb).astype(int) for name, x in
            (("clean", photo), ("compressed", compressed), ("light", bench.swap(photo, compressed, True)),

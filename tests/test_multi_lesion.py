@@ -1,6 +1,5 @@
 """Several lesions in one model: synthetic exudates and haemorrhage-like blots through every stage."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -9,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_until_killed
+from conftest import ROOT, bench_module, run_until_killed
 from PIL import Image
 
 import evaluate
@@ -216,9 +215,7 @@ def test_evaluate_reports_each_lesion_with_its_own_threshold(two_lesion_ws, two_
     combined = json.loads((res / "metrics.json").read_text())
     assert set(combined["lesions"]) == {"EX", "HE"}
     # bench/ablation_table.py gives such a model one row per lesion, each with that lesion's figures
-    spec = importlib.util.spec_from_file_location("ablation_table", ROOT / "bench" / "ablation_table.py")
-    ablation = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ablation)
+    ablation = bench_module("ablation_table")
     lines = ablation.rows(run, "results")
     assert [line.split(" | ")[0] for line in lines] == ["| run EX", "| run HE"]
     for line, code in zip(lines, ("EX", "HE"), strict=True):
