@@ -12,7 +12,7 @@ holding one row per lesion.
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from lesionseg.cli import constants_parser, script_constants
@@ -205,9 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     from lesionseg.predict import Inference
     from lesionseg.predictor import Predictor
 
-    inference = Inference(args.mode, args.precision, args.patch_size, args.stride, args.batch_size, args.gaussian,
-                          args.tile, args.margin, args.tta, args.tta_scales, args.largest_component,
-                          args.convex_hull, args.tta_transpose, args.fill_holes)
+    inference = Inference(**{f.name: getattr(args, f.name) for f in fields(Inference)})  # each setting's flag
     predictor = Predictor.load(args.checkpoints, asdict(inference), engine=args.engine)
     print(f"engine: {describe(predictor.engine)}")
     prep = predictor.prep

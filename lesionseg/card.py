@@ -101,7 +101,7 @@ def _predicted(inference: Inference) -> str:
     steps = [text for text, on in ((flips, flips is not None),
                                    (f"the input resampled by {scales} and averaged", inference.tta_scales != (1.0,)),
                                    ("only the region of most probability kept in each map (one per photograph)",
-                                    inference.largest_component or inference.convex_hull or inference.fill_holes),
+                                    inference.one_region),
                                    ("that region filled to its convex hull at every threshold", inference.convex_hull),
                                    ("that region's holes filled at every threshold", inference.fill_holes))
              if on]

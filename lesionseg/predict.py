@@ -62,6 +62,11 @@ class Inference:
         object.__setattr__(self, "tta_scales", scales)
 
     @property
+    def one_region(self) -> bool:
+        """Whether one region per output is kept: asked for, or implied by a filling of that region."""
+        return self.largest_component or self.convex_hull or self.fill_holes
+
+    @property
     def passes(self) -> float:
         """Network passes per photograph, in working-scale images' worth of pixels."""
         return (4 if self.tta else 1) * (2 if self.tta_transpose else 1) * sum(s * s for s in self.tta_scales)
@@ -157,11 +162,10 @@ def predict_prepared(model: Network | Any, image: np.ndarray, inf: Inference) ->
         prob = to_original(_views_mean(net, view, inf), height, width)
         total = prob if total is None else total + prob
     prob = (total / len(inf.tta_scales)).astype(np.float32)
-    if inf.convex_hull:
-        return hull_levels(keep_largest(prob))
-    if inf.fill_holes:
-        return hole_levels(keep_largest(prob))
-    return keep_largest(prob) if inf.largest_component else prob
+    if not inf.one_region:
+        return prob
+    kept = keep_largest(prob)
+    return hull_levels(kept) if inf.convex_hull else hole_levels(kept) if inf.fill_holes else kept
 
 
 def _views_mean(net: Network, image: np.ndarray, inf: Inference) -> np.ndarray:
